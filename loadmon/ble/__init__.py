@@ -1,0 +1,1 @@
+"""loadmon.ble."""

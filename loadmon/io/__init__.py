@@ -1,0 +1,1 @@
+"""File adapters: activity files (FIT, GPX, TCX, Strava exports), training-log CSVs, recordings."""

@@ -1,0 +1,541 @@
+"""The training-log repository: athletes, shoes, sessions and pain entries.
+
+Thin over SQLAlchemy: validation of values lives in `loadmon.types`, the rules
+in `loadmon.models`. Every write is one transaction: it stores all of a
+request or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from loadmon.store.engine import create_store_engine
+from loadmon.store.errors import Conflict, NotFound, StoreError
+from loadmon.store.schema import Athlete, PainRecord, Shoe, TrainingSession
+from loadmon.types import InvalidValue, PainEntry, Session
+
+DEFAULT_ATHLETE = "me"
+#: Sources measured by a device clock: two of them starting this close are one activity.
+DEVICE_SOURCES = frozenset({"fit", "gpx", "tcx", "replay", "ble"})
+SAME_ACTIVITY_S = 60.0
+#: Device clocks drift: a start this far past now is still accepted.
+CLOCK_SLACK = timedelta(minutes=10)
+
+SESSION_COLUMNS = (
+    "start_utc", "time_known", "duration_s", "distance_m", "distance_estimated", "kind",
+    "sport", "surface", "rpe", "source", "device", "cadence_spm", "stance_time_ms",
+    "vertical_oscillation_mm", "step_length_m", "avg_hr_bpm", "notes", "recording",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AthleteInfo:
+    """An athlete as stored: id, unique name and IANA time zone."""
+
+    id: int
+    name: str
+    tz: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The athlete's time zone."""
+        return ZoneInfo(self.tz)
+
+
+@dataclass(frozen=True, slots=True)
+class ShoeInfo:
+    """A shoe with its total distance (start km plus logged runs), in km."""
+
+    name: str
+    model: str | None
+    start_km: float
+    retire_km: float
+    retired: bool
+    distance_km: float
+    runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddOutcome:
+    """What `Store.add_sessions` did: sessions added and sessions already in the log."""
+
+    added: int
+    duplicates: int
+
+
+def check_tz(tz: str) -> str:
+    """Return `tz` when it names an IANA time zone, else raise `InvalidValue`.
+
+    Parameters
+    ----------
+    tz : str
+        A time-zone name such as ``Europe/Berlin``.
+
+    Returns
+    -------
+    str
+        The same name.
+    """
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidValue("tz", f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
+    return tz
+
+
+def local_zone_name() -> str:
+    """Return this machine's IANA time-zone name, or ``UTC`` when it cannot be told."""
+    try:
+        import tzlocal
+
+        return check_tz(tzlocal.get_localzone_name() or "UTC")
+    except Exception:  # tzlocal raises several types on odd systems
+        return "UTC"
+
+
+class Store:
+    """The training log in a database (SQLite file by default, PostgreSQL by URL).
+
+    Parameters
+    ----------
+    engine : Engine
+        An engine whose schema is migrated (see `create_store_engine`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Open (and migrate) the database at `url`; see `loadmon.store.engine.resolve_url`.
+
+        Parameters
+        ----------
+        url : str or None
+            SQLAlchemy URL or SQLite path; None uses ``LOADMON_DB`` or the default file.
+
+        Returns
+        -------
+        Store
+            The opened store.
+        """
+        return cls(create_store_engine(url))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[OrmSession]:
+        try:
+            with self._sessions.begin() as orm:
+                yield orm
+        except SQLAlchemyError as exc:
+            msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(f"database error: {msg}") from exc
+
+    # --- athletes -------------------------------------------------------------------------
+
+    def add_athlete(self, name: str, tz: str | None = None) -> AthleteInfo:
+        """Add an athlete with a unique name.
+
+        Parameters
+        ----------
+        name : str
+            Unique, non-empty name.
+        tz : str or None
+            IANA time zone; this machine's zone when None.
+
+        Returns
+        -------
+        AthleteInfo
+            The new athlete.
+
+        Raises
+        ------
+        Conflict
+            When the name is taken.
+        """
+        name = name.strip()
+        if not name:
+            raise InvalidValue("name", "athlete name must not be empty")
+        tz = check_tz(tz or local_zone_name())
+        try:
+            with self._tx() as orm:
+                row = Athlete(name=name, tz=tz, created_utc=datetime.now(UTC))
+                orm.add(row)
+                orm.flush()
+                return AthleteInfo(row.id, row.name, row.tz)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise Conflict(f"athlete {name!r} already exists") from exc
+            raise
+
+    def athletes(self) -> list[AthleteInfo]:
+        """Return all athletes, by name."""
+        with self._tx() as orm:
+            rows = orm.scalars(select(Athlete).order_by(Athlete.name)).all()
+            return [AthleteInfo(r.id, r.name, r.tz) for r in rows]
+
+    def athlete(self, name: str | None = None) -> AthleteInfo:
+        """Return the athlete called `name`; None means the default athlete.
+
+        The default athlete (``me``, in this machine's time zone) is created on
+        first use, so a single runner never has to think about athletes.
+
+        Parameters
+        ----------
+        name : str or None
+            Athlete name.
+
+        Returns
+        -------
+        AthleteInfo
+            The athlete.
+
+        Raises
+        ------
+        NotFound
+            When a named athlete does not exist.
+        """
+        wanted = DEFAULT_ATHLETE if name is None else name.strip()
+        with self._tx() as orm:
+            row = orm.scalar(select(Athlete).where(Athlete.name == wanted))
+            if row is not None:
+                return AthleteInfo(row.id, row.name, row.tz)
+        if name is not None and wanted != DEFAULT_ATHLETE:
+            raise NotFound(f"unknown athlete {wanted!r} (add it with: loadmon athlete add NAME)")
+        try:
+            return self.add_athlete(DEFAULT_ATHLETE)
+        except Conflict:  # created meanwhile by another process
+            return self.athlete(DEFAULT_ATHLETE)
+
+    # --- shoes ----------------------------------------------------------------------------
+
+    def add_shoe(
+        self,
+        athlete: str | None,
+        name: str,
+        model: str | None = None,
+        start_km: float = 0.0,
+        retire_km: float = 650.0,
+    ) -> ShoeInfo:
+        """Add a pair of shoes to an athlete's rotation.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        name : str
+            Name unique among this athlete's shoes.
+        model : str or None
+            Make and model.
+        start_km : float
+            Distance already on the shoe when it enters the log, km.
+        retire_km : float
+            Distance at which the shoe is due to be retired, km.
+
+        Returns
+        -------
+        ShoeInfo
+            The new shoe.
+        """
+        name = name.strip()
+        if not name:
+            raise InvalidValue("name", "shoe name must not be empty")
+        if not start_km >= 0:
+            raise InvalidValue("start_km", f"must not be negative (got {start_km:g})")
+        if not retire_km > 0:
+            raise InvalidValue("retire_km", f"must be positive (got {retire_km:g})")
+        who = self.athlete(athlete)
+        try:
+            with self._tx() as orm:
+                orm.add(Shoe(athlete_id=who.id, name=name, model=model, start_km=start_km,
+                             retire_km=retire_km, retired=False))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise Conflict(f"{who.name} already has a shoe called {name!r}") from exc
+            raise
+        return self._shoe(who, name)
+
+    def shoes(self, athlete: str | None = None) -> list[ShoeInfo]:
+        """Return an athlete's shoes with their distance, by name.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+
+        Returns
+        -------
+        list of ShoeInfo
+            Active and retired shoes.
+        """
+        who = self.athlete(athlete)
+        runs = (
+            select(
+                TrainingSession.shoe_id,
+                func.coalesce(func.sum(TrainingSession.distance_m), 0.0).label("m"),
+                func.count(TrainingSession.id).label("n"),
+            )
+            .where(TrainingSession.kind == "run")
+            .group_by(TrainingSession.shoe_id)
+            .subquery()
+        )
+        with self._tx() as orm:
+            rows = orm.execute(
+                select(Shoe, runs.c.m, runs.c.n)
+                .outerjoin(runs, runs.c.shoe_id == Shoe.id)
+                .where(Shoe.athlete_id == who.id)
+                .order_by(Shoe.name)
+            ).all()
+            return [
+                ShoeInfo(s.name, s.model, s.start_km, s.retire_km, s.retired,
+                         s.start_km + (m or 0.0) / 1000.0, n or 0)
+                for s, m, n in rows
+            ]
+
+    def _shoe(self, who: AthleteInfo, name: str) -> ShoeInfo:
+        for shoe in self.shoes(who.name):
+            if shoe.name == name:
+                return shoe
+        raise NotFound(f"{who.name} has no shoe called {name!r} (add it with: loadmon shoes add)")
+
+    def retire_shoe(self, athlete: str | None, name: str) -> ShoeInfo:
+        """Mark a shoe as retired (its runs stay in the log).
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        name : str
+            The shoe's name.
+
+        Returns
+        -------
+        ShoeInfo
+            The retired shoe.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            row = orm.scalar(select(Shoe).where(Shoe.athlete_id == who.id, Shoe.name == name))
+            if row is None:
+                raise NotFound(f"{who.name} has no shoe called {name!r}")
+            row.retired = True
+        return self._shoe(who, name)
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def add_sessions(
+        self,
+        athlete: str | None,
+        sessions: Sequence[Session],
+        *,
+        checksum: str | None = None,
+        source_name: str | None = None,
+        now: datetime | None = None,
+    ) -> AddOutcome:
+        """Add the sessions of one source (a file, a row set, a manual entry) in one transaction.
+
+        Idempotent: a source whose checksum is stored already adds nothing; a
+        device-recorded session starting within 60 s of a stored device-recorded
+        session of the same kind is the same activity (a FIT and a GPX of one
+        run) and is counted as a duplicate.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        sessions : sequence of Session
+            The sessions, in source order (their index is the source part).
+        checksum : str or None
+            Content checksum of the source, for idempotent imports.
+        source_name : str or None
+            The file name the sessions came from, kept for reference.
+        now : datetime or None
+            The current time (UTC aware), for the future-date check.
+
+        Returns
+        -------
+        AddOutcome
+            Counts of added and duplicate sessions.
+
+        Raises
+        ------
+        InvalidValue
+            A session in the future or naming an unknown shoe: nothing is stored.
+        """
+        who = self.athlete(athlete)
+        now = now or datetime.now(UTC)
+        zone = who.zone
+        for s in sessions:
+            _check_not_future(s, now, zone)
+        added = duplicates = 0
+        with self._tx() as orm:
+            shoes = {
+                r.name: r.id for r in orm.scalars(select(Shoe).where(Shoe.athlete_id == who.id))
+            }
+            for part, s in enumerate(sessions):
+                if s.shoe is not None and s.shoe not in shoes:
+                    raise InvalidValue(
+                        "shoe", f"unknown shoe {s.shoe!r} (add it with: loadmon shoes add NAME)"
+                    )
+                if self._is_duplicate(orm, who.id, s, checksum, part):
+                    duplicates += 1
+                    continue
+                values = {c: getattr(s, c) for c in SESSION_COLUMNS}
+                orm.add(TrainingSession(
+                    athlete_id=who.id, shoe_id=shoes.get(s.shoe) if s.shoe else None,
+                    source_checksum=checksum, source_part=part, source_name=source_name,
+                    imported_utc=now, **values,
+                ))
+                added += 1
+        return AddOutcome(added, duplicates)
+
+    @staticmethod
+    def _is_duplicate(
+        orm: OrmSession, athlete_id: int, s: Session, checksum: str | None, part: int
+    ) -> bool:
+        if checksum is not None and orm.scalar(
+            select(TrainingSession.id).where(
+                TrainingSession.athlete_id == athlete_id,
+                TrainingSession.source_checksum == checksum,
+                TrainingSession.source_part == part,
+            )
+        ) is not None:
+            return True
+        if s.source not in DEVICE_SOURCES:
+            return False
+        window = timedelta(seconds=SAME_ACTIVITY_S)
+        return orm.scalar(
+            select(TrainingSession.id).where(
+                TrainingSession.athlete_id == athlete_id,
+                TrainingSession.kind == s.kind,
+                TrainingSession.source.in_(DEVICE_SOURCES),
+                TrainingSession.start_utc.between(s.start_utc - window, s.start_utc + window),
+            ).limit(1)
+        ) is not None
+
+    def sessions(self, athlete: str | None = None) -> list[Session]:
+        """Return an athlete's sessions in start order.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+
+        Returns
+        -------
+        list of Session
+            The sessions as value objects.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            rows = orm.execute(
+                select(TrainingSession, Shoe.name)
+                .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
+                .where(TrainingSession.athlete_id == who.id)
+                .order_by(TrainingSession.start_utc, TrainingSession.id)
+            ).all()
+            return [
+                Session(shoe=shoe, **{c: getattr(row, c) for c in SESSION_COLUMNS})
+                for row, shoe in rows
+            ]
+
+    def sessions_frame(self, athletes: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return sessions as a DataFrame, one row a session, for the load model.
+
+        Parameters
+        ----------
+        athletes : sequence of str or None
+            Athlete names; None means every athlete.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``athlete``, ``tz``, ``shoe`` and every `Session` field;
+            ``start_utc`` is a UTC-aware datetime column.
+        """
+        stmt = (
+            select(Athlete.name.label("athlete"), Athlete.tz, Shoe.name.label("shoe"),
+                   *[getattr(TrainingSession, c) for c in SESSION_COLUMNS])
+            .join(Athlete, Athlete.id == TrainingSession.athlete_id)
+            .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
+            .order_by(Athlete.name, TrainingSession.start_utc, TrainingSession.id)
+        )
+        if athletes is not None:
+            stmt = stmt.where(Athlete.name.in_(list(athletes)))
+        with self._tx() as orm:
+            rows = orm.execute(stmt).all()
+        cols = ["athlete", "tz", "shoe", *SESSION_COLUMNS]
+        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
+        frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
+        return frame
+
+    # --- pain -----------------------------------------------------------------------------
+
+    def add_pain(
+        self, athlete: str | None, entry: PainEntry, now: datetime | None = None
+    ) -> None:
+        """Store a pain score.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        entry : PainEntry
+            The score, its local date and moment.
+        now : datetime or None
+            The current time (UTC aware), for the future-date check.
+        """
+        who = self.athlete(athlete)
+        today = (now or datetime.now(UTC)).astimezone(who.zone).date()
+        if entry.date_local > today:
+            raise InvalidValue("date", f"{entry.date_local.isoformat()} is in the future")
+        with self._tx() as orm:
+            orm.add(PainRecord(
+                athlete_id=who.id, date_local=entry.date_local, score=entry.score,
+                moment=entry.when, site=entry.site, notes=entry.notes,
+                created_utc=now or datetime.now(UTC),
+            ))
+
+    def pain(self, athlete: str | None = None) -> list[PainEntry]:
+        """Return an athlete's pain entries by date.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+
+        Returns
+        -------
+        list of PainEntry
+            Entries in date order.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            rows = orm.scalars(
+                select(PainRecord).where(PainRecord.athlete_id == who.id)
+                .order_by(PainRecord.date_local, PainRecord.id)
+            ).all()
+            return [PainEntry(r.date_local, r.score, r.moment, r.site, r.notes)  # type: ignore[arg-type]
+                    for r in rows]
+
+
+def _check_not_future(s: Session, now: datetime, zone: ZoneInfo) -> None:
+    if s.time_known:
+        if s.start_utc > now + CLOCK_SLACK:
+            raise InvalidValue("date", f"{s.start_utc.isoformat()} is in the future")
+    elif s.start_utc.astimezone(zone).date() > now.astimezone(zone).date():
+        raise InvalidValue("date", f"{s.start_utc.astimezone(zone).date()} is in the future")
