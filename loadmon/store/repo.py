@@ -188,7 +188,7 @@ class Store:
             rows = orm.scalars(select(Athlete).order_by(Athlete.name)).all()
             return [AthleteInfo(r.id, r.name, r.tz) for r in rows]
 
-    def athlete(self, name: str | None = None) -> AthleteInfo:
+    def athlete(self, name: str | AthleteInfo | None = None) -> AthleteInfo:
         """Return the athlete called `name`; None means the default athlete.
 
         The default athlete (``me``, in this machine's time zone) is created on
@@ -196,8 +196,8 @@ class Store:
 
         Parameters
         ----------
-        name : str or None
-            Athlete name.
+        name : str, AthleteInfo or None
+            Athlete name (an `AthleteInfo` is returned as it is).
 
         Returns
         -------
@@ -209,6 +209,8 @@ class Store:
         NotFound
             When a named athlete does not exist.
         """
+        if isinstance(name, AthleteInfo):
+            return name
         wanted = DEFAULT_ATHLETE if name is None else name.strip()
         with self._tx() as orm:
             row = orm.scalar(select(Athlete).where(Athlete.name == wanted))
@@ -225,7 +227,7 @@ class Store:
 
     def add_shoe(
         self,
-        athlete: str | None,
+        athlete: str | AthleteInfo | None,
         name: str,
         model: str | None = None,
         start_km: float = 0.0,
@@ -269,7 +271,7 @@ class Store:
             raise
         return self._shoe(who, name)
 
-    def shoes(self, athlete: str | None = None) -> list[ShoeInfo]:
+    def shoes(self, athlete: str | AthleteInfo | None = None) -> list[ShoeInfo]:
         """Return an athlete's shoes with their distance, by name.
 
         Parameters
@@ -312,7 +314,7 @@ class Store:
                 return shoe
         raise NotFound(f"{who.name} has no shoe called {name!r} (add it with: loadmon shoes add)")
 
-    def retire_shoe(self, athlete: str | None, name: str) -> ShoeInfo:
+    def retire_shoe(self, athlete: str | AthleteInfo | None, name: str) -> ShoeInfo:
         """Mark a shoe as retired (its runs stay in the log).
 
         Parameters
@@ -339,11 +341,12 @@ class Store:
 
     def add_sessions(
         self,
-        athlete: str | None,
+        athlete: str | AthleteInfo | None,
         sessions: Sequence[Session],
         *,
-        checksum: str | None = None,
+        checksum: str | Sequence[str] | None = None,
         source_name: str | None = None,
+        add_shoes: Sequence[str] = (),
         now: datetime | None = None,
     ) -> AddOutcome:
         """Add the sessions of one source (a file, a row set, a manual entry) in one transaction.
@@ -359,10 +362,14 @@ class Store:
             Athlete name (None: the default athlete).
         sessions : sequence of Session
             The sessions, in source order (their index is the source part).
-        checksum : str or None
-            Content checksum of the source, for idempotent imports.
+        checksum : str, sequence of str, or None
+            Identity for idempotent imports: the content checksum of a file whose
+            sessions are its parts (legs, in order), or one checksum per session
+            (rows of a spreadsheet, whose order may change).
         source_name : str or None
             The file name the sessions came from, kept for reference.
+        add_shoes : sequence of str
+            Shoes to create in the same transaction (named by the source).
         now : datetime or None
             The current time (UTC aware), for the future-date check.
 
@@ -381,27 +388,61 @@ class Store:
         zone = who.zone
         for s in sessions:
             _check_not_future(s, now, zone)
+        if isinstance(checksum, str) or checksum is None:
+            keys = [(checksum, part) for part in range(len(sessions))]
+        else:
+            keys = [(c, 0) for c in checksum]
+            if len(keys) != len(sessions):
+                raise ValueError("one checksum per session is needed")
         added = duplicates = 0
         with self._tx() as orm:
+            for name in add_shoes:
+                orm.add(Shoe(athlete_id=who.id, name=name, start_km=0.0, retire_km=650.0,
+                             retired=False))
+            orm.flush()
             shoes = {
                 r.name: r.id for r in orm.scalars(select(Shoe).where(Shoe.athlete_id == who.id))
             }
-            for part, s in enumerate(sessions):
+            for s, (key, part) in zip(sessions, keys, strict=True):
                 if s.shoe is not None and s.shoe not in shoes:
                     raise InvalidValue(
                         "shoe", f"unknown shoe {s.shoe!r} (add it with: loadmon shoes add NAME)"
                     )
-                if self._is_duplicate(orm, who.id, s, checksum, part):
+                if self._is_duplicate(orm, who.id, s, key, part):
                     duplicates += 1
                     continue
                 values = {c: getattr(s, c) for c in SESSION_COLUMNS}
                 orm.add(TrainingSession(
                     athlete_id=who.id, shoe_id=shoes.get(s.shoe) if s.shoe else None,
-                    source_checksum=checksum, source_part=part, source_name=source_name,
+                    source_checksum=key, source_part=part, source_name=source_name,
                     imported_utc=now, **values,
                 ))
                 added += 1
         return AddOutcome(added, duplicates)
+
+    def has_source(self, athlete: str | AthleteInfo | None, checksum: str) -> bool:
+        """Return whether a source with this checksum is in the athlete's log already.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        checksum : str
+            The source's content checksum.
+
+        Returns
+        -------
+        bool
+            True when any session came from that source.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            return orm.scalar(
+                select(TrainingSession.id).where(
+                    TrainingSession.athlete_id == who.id,
+                    TrainingSession.source_checksum == checksum,
+                ).limit(1)
+            ) is not None
 
     @staticmethod
     def _is_duplicate(
@@ -427,7 +468,7 @@ class Store:
             ).limit(1)
         ) is not None
 
-    def sessions(self, athlete: str | None = None) -> list[Session]:
+    def sessions(self, athlete: str | AthleteInfo | None = None) -> list[Session]:
         """Return an athlete's sessions in start order.
 
         Parameters
@@ -486,7 +527,7 @@ class Store:
     # --- pain -----------------------------------------------------------------------------
 
     def add_pain(
-        self, athlete: str | None, entry: PainEntry, now: datetime | None = None
+        self, athlete: str | AthleteInfo | None, entry: PainEntry, now: datetime | None = None
     ) -> None:
         """Store a pain score.
 
@@ -510,7 +551,7 @@ class Store:
                 created_utc=now or datetime.now(UTC),
             ))
 
-    def pain(self, athlete: str | None = None) -> list[PainEntry]:
+    def pain(self, athlete: str | AthleteInfo | None = None) -> list[PainEntry]:
         """Return an athlete's pain entries by date.
 
         Parameters
