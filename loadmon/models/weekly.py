@@ -58,7 +58,7 @@ def weekly_summary(frame: pd.DataFrame) -> pd.DataFrame:
     day = local_dates(frame)
     df = pd.DataFrame({
         "athlete": frame["athlete"].to_numpy(),
-        "week_start": (day - pd.to_timedelta(day.dt.dayofweek, unit="D")).to_numpy(),
+        "week_start": (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).to_numpy(),
         "is_run": (frame["kind"] == "run").to_numpy(),
         "km": frame["distance_m"].astype("float64").fillna(0.0).to_numpy() / 1000.0,
         "minutes": frame["duration_s"].astype("float64").to_numpy() / 60.0,
