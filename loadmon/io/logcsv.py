@@ -216,7 +216,7 @@ def write_log_csv(sessions: Sequence[Session], zone: ZoneInfo) -> str:
             _fmt(s.duration_s, 60.0),
             s.shoe or "",
             s.surface or "",
-            "" if s.rpe is None else repr(s.rpe),
+            _fmt(s.rpe, 1.0),
             s.sport or "",
             s.notes or "",
         ])

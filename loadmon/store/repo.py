@@ -67,10 +67,15 @@ class ShoeInfo:
 
 @dataclass(frozen=True, slots=True)
 class AddOutcome:
-    """What `Store.add_sessions` did: sessions added and sessions already in the log."""
+    """What `Store.add_sessions` did: sessions added, and sessions already in the log.
+
+    ``duplicate_of`` names the stored source of each duplicate (its file name,
+    or its kind of source when it had none).
+    """
 
     added: int
     duplicates: int
+    duplicate_of: tuple[str, ...] = ()
 
 
 def check_tz(tz: str) -> str:
@@ -394,7 +399,8 @@ class Store:
             keys = [(c, 0) for c in checksum]
             if len(keys) != len(sessions):
                 raise ValueError("one checksum per session is needed")
-        added = duplicates = 0
+        added = 0
+        dupes: list[str] = []
         with self._tx() as orm:
             for name in add_shoes:
                 orm.add(Shoe(athlete_id=who.id, name=name, start_km=0.0, retire_km=650.0,
@@ -408,8 +414,8 @@ class Store:
                     raise InvalidValue(
                         "shoe", f"unknown shoe {s.shoe!r} (add it with: loadmon shoes add NAME)"
                     )
-                if self._is_duplicate(orm, who.id, s, key, part):
-                    duplicates += 1
+                if (same := self._stored_twin(orm, who.id, s, key, part)) is not None:
+                    dupes.append(same)
                     continue
                 values = {c: getattr(s, c) for c in SESSION_COLUMNS}
                 orm.add(TrainingSession(
@@ -418,7 +424,7 @@ class Store:
                     imported_utc=now, **values,
                 ))
                 added += 1
-        return AddOutcome(added, duplicates)
+        return AddOutcome(added, len(dupes), tuple(dupes))
 
     def has_source(self, athlete: str | AthleteInfo | None, checksum: str) -> bool:
         """Return whether a source with this checksum is in the athlete's log already.
@@ -445,28 +451,28 @@ class Store:
             ) is not None
 
     @staticmethod
-    def _is_duplicate(
+    def _stored_twin(
         orm: OrmSession, athlete_id: int, s: Session, checksum: str | None, part: int
-    ) -> bool:
-        if checksum is not None and orm.scalar(
-            select(TrainingSession.id).where(
-                TrainingSession.athlete_id == athlete_id,
-                TrainingSession.source_checksum == checksum,
-                TrainingSession.source_part == part,
-            )
-        ) is not None:
-            return True
+    ) -> str | None:
+        """Return the source name of the stored session `s` duplicates, else None."""
+        of_athlete = select(TrainingSession.source_name, TrainingSession.source).where(
+            TrainingSession.athlete_id == athlete_id
+        ).limit(1)
+        if checksum is not None:
+            row = orm.execute(of_athlete.where(
+                TrainingSession.source_checksum == checksum, TrainingSession.source_part == part
+            )).first()
+            if row is not None:
+                return row[0] or row[1]
         if s.source not in DEVICE_SOURCES:
-            return False
+            return None
         window = timedelta(seconds=SAME_ACTIVITY_S)
-        return orm.scalar(
-            select(TrainingSession.id).where(
-                TrainingSession.athlete_id == athlete_id,
-                TrainingSession.kind == s.kind,
-                TrainingSession.source.in_(DEVICE_SOURCES),
-                TrainingSession.start_utc.between(s.start_utc - window, s.start_utc + window),
-            ).limit(1)
-        ) is not None
+        row = orm.execute(of_athlete.where(
+            TrainingSession.kind == s.kind,
+            TrainingSession.source.in_(DEVICE_SOURCES),
+            TrainingSession.start_utc.between(s.start_utc - window, s.start_utc + window),
+        )).first()
+        return None if row is None else row[0] or row[1]
 
     def sessions(self, athlete: str | AthleteInfo | None = None) -> list[Session]:
         """Return an athlete's sessions in start order.
