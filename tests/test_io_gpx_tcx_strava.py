@@ -14,7 +14,8 @@ import pytest
 
 from loadmon.io.errors import FileFormatError
 from loadmon.io.gpx import RUN_STOP_SPEED_MPS, parse_gpx
-from loadmon.io.strava import normalize_sport, read_strava_activities, steps_per_min
+from loadmon.io.sports import normalize_sport, steps_per_min
+from loadmon.io.strava import read_strava_activities
 from loadmon.io.tcx import parse_tcx
 from loadmon.types import kind_for_sport
 

@@ -24,7 +24,7 @@ import gpxpy.gpx
 import numpy as np
 
 from loadmon.io.errors import FileFormatError
-from loadmon.io.strava import normalize_sport, steps_per_min
+from loadmon.io.sports import normalize_sport, steps_per_min
 from loadmon.types import Session, kind_for_sport
 
 __all__ = [

@@ -18,7 +18,7 @@ import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
 from loadmon.io.errors import FileFormatError
-from loadmon.io.strava import normalize_sport, steps_per_min
+from loadmon.io.sports import normalize_sport, steps_per_min
 from loadmon.types import Session, kind_for_sport
 
 __all__ = ["TCX_NS", "parse_tcx"]
