@@ -1,1 +1,37 @@
-"""loadmon.signal."""
+"""Signal pipeline: foot contacts, cadence and impact peaks from accelerations (pure numpy/scipy).
+
+`detect_contacts` runs the online `ContactDetector` over a whole `Recording`;
+`summarize` turns its contacts into a `GaitSummary`.
+"""
+
+from loadmon.signal.detector import (
+    PROFILES,
+    Contact,
+    ContactDetector,
+    Profile,
+    contacts_frame,
+    detect_contacts,
+)
+from loadmon.signal.summary import summarize
+from loadmon.signal.types import (
+    CONTACT_COLUMNS,
+    PLACEMENTS,
+    SINGLE_FOOT,
+    GaitSummary,
+    Recording,
+)
+
+__all__ = [
+    "CONTACT_COLUMNS",
+    "PLACEMENTS",
+    "PROFILES",
+    "SINGLE_FOOT",
+    "Contact",
+    "ContactDetector",
+    "GaitSummary",
+    "Profile",
+    "Recording",
+    "contacts_frame",
+    "detect_contacts",
+    "summarize",
+]

@@ -1,0 +1,465 @@
+"""One foot-contact detector for files and live streams.
+
+The detector is causal and chunk-invariant: `ContactDetector.push` accepts any
+slicing of a stream (one sample at a time, BLE notifications, a whole file)
+and produces exactly the same contacts, because every stage carries its state
+across calls and every decision looks at a fixed window of samples:
+
+1. **clean**: rows with NaN/inf values, or whose timestamp does not increase,
+   are dropped (counted in `ContactDetector.dropped`);
+2. **resample**: linear interpolation onto a uniform grid at the nominal rate
+   (timestamps may jitter or gap; gaps are bridged and counted);
+3. **features**: causal IIR filters (`scipy.signal.sosfilt` with carried
+   ``zi``) give a contact score, a refinement signal and an activity signal;
+4. **candidates**: a sample is a candidate when its score is the maximum of
+   the window of ``±candidate_window_s`` around it, so it is decided once that
+   window has arrived (bounded look-ahead);
+5. **refine and classify**: the contact time is the onset of the transient
+   near the candidate; for foot-mounted sensors a candidate is an initial
+   contact when the foot is much quieter after it than before it (swing ends
+   in stance), otherwise it is a push-off (terminal contact), which gives the
+   contact time of the preceding initial contact;
+6. **accept**: a refractory interval and a threshold relative to the recent
+   accepted scores reject ringing and small bumps.
+
+Latency: an initial contact is known ``latency_s`` after it happened (below
+0.5 s of stream time for every placement); its contact time, where the
+placement gives one, follows at the next push-off. Memory is bounded by a
+buffer of about two seconds of samples, whatever the stream's duration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy import signal as sps
+from scipy.ndimage import maximum_filter1d
+
+from loadmon.signal.types import CONTACT_COLUMNS, SINGLE_FOOT, Recording
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Parameters of the detector for one family of placements (the same for every recording).
+
+    Attributes
+    ----------
+    score : {"hf_energy", "band_norm", "band_vertical"}
+        Candidate score: energy of the high-passed acceleration magnitude
+        (impacts of a foot sensor), or the band-passed magnitude or vertical
+        acceleration (trunk, wrist, phones).
+    band_hz : tuple of float
+        High-pass corner for ``hf_energy`` (first value) and its smoothing
+        low-pass (second), or the band of the band-pass scores.
+    candidate_window_s : float
+        Half-width of the local-maximum window of the score.
+    refine_s : tuple of float or None
+        Window (start, end) relative to the candidate in which the onset of
+        the transient is searched; None keeps the candidate's time.
+    onset_fraction : float
+        The onset is the first sample whose high-passed magnitude reaches this
+        fraction of the window's maximum.
+    classify_s : tuple of float or None
+        Window (from, to) after and before the contact over which the foot's
+        activity is averaged; None accepts every candidate as a contact.
+    quiet_ratio : float
+        An initial contact has activity after / before below this ratio.
+    min_interval_s : float
+        Shortest interval between two contacts.
+    relative_threshold : float
+        A candidate's score must reach this fraction of the median score of
+        the last `history` contacts.
+    history : int
+        Number of recent contacts in that median.
+    stance_s : tuple of float
+        Plausible ground-contact time range (min, max) to pair a push-off
+        with its initial contact.
+    """
+
+    score: str
+    band_hz: tuple[float, float]
+    candidate_window_s: float
+    refine_s: tuple[float, float] | None
+    onset_fraction: float
+    classify_s: tuple[float, float] | None
+    quiet_ratio: float
+    min_interval_s: float
+    relative_threshold: float
+    history: int = 8
+    stance_s: tuple[float, float] = (0.12, 0.95)
+
+
+FOOT = Profile(
+    score="hf_energy", band_hz=(15.0, 4.0), candidate_window_s=0.10, refine_s=(-0.15, 0.05),
+    onset_fraction=0.3, classify_s=(0.10, 0.30), quiet_ratio=0.6, min_interval_s=0.40,
+    relative_threshold=0.2,
+)
+TRUNK = Profile(
+    score="band_norm", band_hz=(0.5, 3.0), candidate_window_s=0.25, refine_s=None,
+    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.25,
+    relative_threshold=0.3,
+)
+PROFILES: dict[str, Profile] = {
+    "foot": FOOT, "ankle": FOOT, "shank": FOOT,
+    "lower_back": TRUNK, "hip": TRUNK, "wrist": TRUNK,
+    "phone_hand": TRUNK, "phone_pocket": TRUNK, "phone_bag": TRUNK,
+}
+
+IMPACT_WINDOW_S = (-0.02, 0.08)
+#: Gravity estimate for the vertical projection: a slow low-pass.
+GRAVITY_LP_HZ = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One detected foot contact (see `loadmon.signal.types.CONTACT_COLUMNS`)."""
+
+    t_s: float
+    side: str | None
+    impact_g: float
+    clipped: bool
+    contact_ms: float
+
+
+def _sos(kind: str, hz: float | Sequence[float], fs: float, order: int = 2) -> np.ndarray:
+    nyq = 0.5 * fs
+    if isinstance(hz, Sequence):
+        lo, hi = hz
+        hi = min(hi, 0.45 * fs)
+        return sps.butter(order, [lo / nyq, hi / nyq], "bandpass", output="sos")
+    return sps.butter(order, min(hz, 0.45 * fs) / nyq, kind, output="sos")
+
+
+class _Filter:
+    """A causal IIR filter whose state carries over between chunks."""
+
+    def __init__(self, sos: np.ndarray, channels: int = 1) -> None:
+        self.sos = sos
+        shape = (sos.shape[0], 2) if channels == 1 else (sos.shape[0], 2, channels)
+        self.zi = np.zeros(shape)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        return y
+
+
+class _Resampler:
+    """Linear interpolation of an irregular stream onto the grid ``t0 + k / fs``."""
+
+    def __init__(self, fs: float) -> None:
+        self.fs = fs
+        self.t0: float | None = None
+        self.k = 0
+        self.last_t: float | None = None
+        self.last_x: np.ndarray | None = None
+        self.gaps = 0
+
+    def __call__(self, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(t) == 0:
+            return np.empty(0), np.empty((0, x.shape[1]))
+        if self.t0 is None:
+            self.t0 = float(t[0])
+        if self.last_t is not None:
+            t = np.concatenate(([self.last_t], t))
+            x = np.vstack((self.last_x, x))
+        self.gaps += int(np.count_nonzero(np.diff(t) > 4.0 / self.fs))
+        k_end = math.floor((t[-1] - self.t0) * self.fs + 1e-9)
+        ks = np.arange(self.k, k_end + 1)
+        tg = self.t0 + ks / self.fs
+        xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
+        self.k = k_end + 1
+        self.last_t, self.last_x = float(t[-1]), x[-1].copy()
+        return tg, xg
+
+
+class ContactDetector:
+    """Online foot-contact detector; feed it chunks with `push`, end with `finish`.
+
+    Parameters
+    ----------
+    placement : str
+        Where the sensor is worn (see `loadmon.signal.types.PLACEMENTS`).
+    fs_hz : float
+        Nominal sampling rate (the grid the stream is resampled onto).
+    has_gyro : bool
+        Whether `push` will receive angular rates.
+    side : str or None
+        Side of a single-foot sensor, copied to its contacts.
+    range_g : float or None
+        Sensor range; impacts reaching 98 % of it are marked clipped.
+    profile : Profile or None
+        Override the placement's parameters.
+
+    Attributes
+    ----------
+    dropped : int
+        Samples dropped as NaN/inf or with a non-increasing timestamp.
+    latency_s : float
+        Stream time after a contact at which it is known at the latest.
+    """
+
+    def __init__(
+        self,
+        placement: str,
+        fs_hz: float,
+        has_gyro: bool = False,
+        side: str | None = None,
+        range_g: float | None = None,
+        profile: Profile | None = None,
+    ) -> None:
+        self.placement = placement
+        self.p = profile or PROFILES[placement]
+        self.fs = float(fs_hz)
+        self.has_gyro = has_gyro
+        self.side = side if placement in SINGLE_FOOT else None
+        self.range_g = range_g
+        self.dropped = 0
+        self._resample = _Resampler(self.fs)
+        p, fs = self.p, self.fs
+        if p.score == "hf_energy":
+            self._hp = _Filter(_sos("highpass", p.band_hz[0], fs))
+            self._lp = _Filter(_sos("lowpass", p.band_hz[1], fs))
+            self.delay_s = 0.0  # times come from the onset of the high-passed transient
+        else:
+            sos = _sos("bandpass", p.band_hz, fs)
+            self._bp = _Filter(sos)
+            centre = math.sqrt(p.band_hz[0] * min(p.band_hz[1], 0.45 * fs))
+            _, gd = sps.group_delay(sps.sos2tf(sos), w=[centre], fs=fs)
+            self.delay_s = float(gd[0]) / fs
+            self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1), channels=3)
+        w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
+        self._cw = max(1, w(p.candidate_window_s))
+        self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
+        self._cls = (w(p.classify_s[0]), w(p.classify_s[1])) if p.classify_s else (0, 0)
+        self._imp = (w(IMPACT_WINDOW_S[0]), w(IMPACT_WINDOW_S[1]))
+        self._ahead = max(self._cw, self._ref[1] + self._cls[1], self._ref[1] + self._imp[1]) + 1
+        self._behind = self._cw + max(-self._ref[0], 0) + max(self._cls[1], -self._imp[0]) + 1
+        self._min_gap = w(p.min_interval_s)
+        self.latency_s = self._ahead / fs + self.delay_s
+        # grid buffers (global index of element 0 is self._base)
+        self._base = 0
+        self._n = 0
+        self._t = np.empty(0)
+        self._m = np.empty(0)
+        self._x = np.empty(0)
+        self._r = np.empty(0)
+        self._act = np.empty(0)
+        self._next = 0
+        self._last_ic: int | None = None
+        self._scores: list[float] = []
+        self._open: list[tuple[int, Contact]] = []  # contacts awaiting their push-off
+
+    # -- stages -------------------------------------------------------------------------
+
+    def _features(self, tg: np.ndarray, xg: np.ndarray) -> None:
+        acc = xg[:, :3]
+        m = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+        if self.p.score == "hf_energy":
+            r = self._hp(m)
+            x = self._lp(r * r)
+        else:
+            if self.p.score == "band_vertical":
+                g = self._grav(acc)
+                gn = np.sqrt(np.einsum("ij,ij->i", g, g))
+                v = np.einsum("ij,ij->i", acc, g) / np.maximum(gn, 1e-9) - gn
+            else:
+                v = m - 1.0
+            x = self._bp(v)
+            r = x
+        if self.has_gyro and xg.shape[1] >= 6:
+            gy = xg[:, 3:6]
+            act = np.sqrt(np.einsum("ij,ij->i", gy, gy))
+        else:
+            act = np.abs(m - 1.0)
+        # keep what undecided samples may still look back at
+        keep = min(len(self._t), max(0, self._next - self._behind - self._base))
+        self._t = np.concatenate((self._t[keep:], tg))
+        self._m = np.concatenate((self._m[keep:], m))
+        self._x = np.concatenate((self._x[keep:], x))
+        self._r = np.concatenate((self._r[keep:], r))
+        self._act = np.concatenate((self._act[keep:], act))
+        self._base += keep
+        self._n += len(tg)
+
+    def _candidates(self, final: bool) -> np.ndarray:
+        end = self._n if final else self._n - self._ahead
+        if end <= self._next:
+            return np.empty(0, dtype=np.int64)
+        lo = self._next - self._cw
+        hi = min(end + self._cw, self._n)
+        seg = self._x[max(lo, self._base) - self._base: hi - self._base]
+        pad_left = max(0, self._base - lo) if lo < self._base else 0
+        pad_right = (end + self._cw) - hi
+        seg = np.concatenate((np.full(pad_left, -np.inf), seg, np.full(pad_right, -np.inf)))
+        mx = maximum_filter1d(seg, 2 * self._cw + 1, mode="constant", cval=-np.inf)
+        core = slice(self._cw, self._cw + (end - self._next))
+        is_peak = (seg[core] >= mx[core]) & (seg[core] > 0)
+        idx = np.flatnonzero(is_peak) + self._next
+        self._next = end
+        return idx
+
+    def _window(self, arr: np.ndarray, a: int, b: int) -> np.ndarray:
+        a = max(a, self._base, 0)
+        b = min(b, self._n)
+        return arr[a - self._base: b - self._base] if b > a else arr[:0]
+
+    def _refine(self, i: int) -> int:
+        if self.p.refine_s is None:
+            return i
+        seg = np.abs(self._window(self._r, i + self._ref[0], i + self._ref[1] + 1))
+        if len(seg) == 0 or seg.max() <= 0:
+            return i
+        start = max(i + self._ref[0], 0)
+        return start + int(np.argmax(seg >= self.p.onset_fraction * seg.max()))
+
+    def _is_initial(self, j: int) -> bool:
+        if self.p.classify_s is None:
+            return True
+        a, b = self._cls
+        post = self._window(self._act, j + a, j + b)
+        pre = self._window(self._act, j - b, j - a)
+        if len(post) == 0 or len(pre) == 0:
+            return False
+        return float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12)
+
+    def _impact(self, j: int) -> tuple[float, bool]:
+        seg = self._window(self._m, j + self._imp[0], j + self._imp[1] + 1)
+        if len(seg) == 0:
+            return float("nan"), False
+        k = int(np.argmax(seg))
+        peak = float(seg[k])
+        if 0 < k < len(seg) - 1:  # parabolic interpolation of the sampled peak
+            y0, y1, y2 = (float(v) for v in seg[k - 1: k + 2])
+            den = y0 - 2 * y1 + y2
+            if den < 0:
+                peak = y1 - (y0 - y2) ** 2 / (8 * den)
+        clipped = self.range_g is not None and peak >= 0.98 * self.range_g
+        return peak, clipped
+
+    def _time(self, j: int) -> float:
+        return float(self._t[j - self._base]) - self.delay_s
+
+    def _process(self, final: bool) -> list[Contact]:
+        out: list[Contact] = []
+        stance = (round(self.p.stance_s[0] * self.fs), round(self.p.stance_s[1] * self.fs))
+        # an open contact whose push-off can no longer come is emitted without contact time
+        expiry = stance[1] - self._ref[0]
+        for i in self._candidates(final):
+            if self._open and i > self._open[0][0] + expiry:
+                out.extend(c for _, c in self._open)
+                self._open.clear()
+            score = float(self._x[i - self._base])
+            j = self._refine(int(i))
+            if not self._is_initial(j):
+                # a push-off: it ends the stance of the open contact, if plausible
+                if self._open:
+                    j0, c = self._open[0]
+                    if stance[0] <= j - j0 <= stance[1]:
+                        out.append(replace(c, contact_ms=1000.0 * (j - j0) / self.fs))
+                        self._open.clear()
+                continue
+            ref = float(np.median(self._scores[-self.p.history:])) if self._scores else score
+            if score < self.p.relative_threshold * ref:
+                continue
+            if self._last_ic is not None and j - self._last_ic < self._min_gap:
+                continue
+            self._last_ic = j
+            self._scores.append(score)
+            del self._scores[: -self.p.history]
+            impact, clipped = self._impact(j)
+            contact = Contact(self._time(j), self.side, impact, clipped, float("nan"))
+            out.extend(c for _, c in self._open)  # no push-off came in time
+            self._open.clear()
+            if self.p.classify_s is None:
+                out.append(contact)
+            else:
+                self._open.append((j, contact))
+        if self._open and (final or self._next > self._open[0][0] + expiry):
+            out.extend(c for _, c in self._open)
+            self._open.clear()
+        return out
+
+    # -- public -------------------------------------------------------------------------
+
+    def push(
+        self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None
+    ) -> list[Contact]:
+        """Feed a chunk of samples; return the contacts completed by it.
+
+        Parameters
+        ----------
+        t_s : numpy.ndarray
+            Sample times, s, shape (n,).
+        acc_g : numpy.ndarray
+            Accelerations, g, shape (n, 3).
+        gyro_dps : numpy.ndarray or None
+            Angular rates, deg/s, shape (n, 3); required when ``has_gyro``.
+
+        Returns
+        -------
+        list of Contact
+            Contacts completed by this chunk, in time order.
+        """
+        t = np.asarray(t_s, dtype=np.float64).reshape(-1)
+        cols = [np.asarray(acc_g, dtype=np.float64).reshape(-1, 3)]
+        if self.has_gyro:
+            if gyro_dps is None:
+                raise ValueError("this detector was created with has_gyro=True: pass gyro_dps")
+            cols.append(np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3))
+        x = np.hstack(cols)
+        ok = np.isfinite(t) & np.isfinite(x).all(axis=1)
+        # keep only strictly increasing timestamps (after the last one seen)
+        last = self._resample.last_t
+        if len(t):
+            prev = np.maximum.accumulate(np.where(ok, t, -np.inf))
+            prev = np.concatenate(([-np.inf if last is None else last], prev[:-1]))
+            ok &= t > prev
+        self.dropped += int(len(t) - np.count_nonzero(ok))
+        tg, xg = self._resample(t[ok], x[ok])
+        if len(tg):
+            self._features(tg, xg)
+        return self._process(final=False)
+
+    def finish(self) -> list[Contact]:
+        """End the stream: decide the last samples and return the remaining contacts."""
+        return self._process(final=True)
+
+
+def contacts_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
+    """Return contacts as a DataFrame with `CONTACT_COLUMNS`, one row a contact."""
+    return pd.DataFrame(
+        {
+            "t_s": np.array([c.t_s for c in contacts], dtype=np.float64),
+            "side": pd.Series([c.side for c in contacts], dtype=object),
+            "impact_g": np.array([c.impact_g for c in contacts], dtype=np.float64),
+            "clipped": np.array([c.clipped for c in contacts], dtype=bool),
+            "contact_ms": np.array([c.contact_ms for c in contacts], dtype=np.float64),
+        },
+        columns=list(CONTACT_COLUMNS),
+    )
+
+
+def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFrame:
+    """Detect the foot contacts of a whole recording (the online detector fed one chunk).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    profile : Profile or None
+        Override the placement's parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row a contact, with `CONTACT_COLUMNS`.
+    """
+    det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=rec.gyro_dps is not None,
+                          side=rec.side, range_g=rec.range_g, profile=profile)
+    found = det.push(rec.t_s, rec.acc_g, rec.gyro_dps)
+    found += det.finish()
+    return contacts_frame(found)

@@ -1,0 +1,113 @@
+"""Value types of the signal pipeline: `Recording` in, contacts and `GaitSummary` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+import numpy as np
+
+Placement = Literal[
+    "foot", "ankle", "shank", "lower_back", "hip", "wrist",
+    "phone_hand", "phone_pocket", "phone_bag",
+]
+PLACEMENTS: tuple[str, ...] = get_args(Placement)
+#: Placements whose sensor sees the impacts of one foot only.
+SINGLE_FOOT: frozenset[str] = frozenset({"foot", "ankle", "shank"})
+
+#: Columns of the contacts table (one row a foot contact).
+CONTACT_COLUMNS = ("t_s", "side", "impact_g", "clipped", "contact_ms")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Recording:
+    """Accelerations (and optionally angular rates) of one body-worn sensor.
+
+    Attributes
+    ----------
+    t_s : numpy.ndarray
+        Sample times in seconds, shape (N,), on the sensor's clock.
+    acc_g : numpy.ndarray
+        Accelerations in g including gravity, shape (N, 3), sensor axes.
+    fs_hz : float
+        Nominal sampling rate in Hz (timestamps may jitter or gap around it).
+    placement : str
+        One of `PLACEMENTS`.
+    gyro_dps : numpy.ndarray or None
+        Angular rates in deg/s, shape (N, 3), when the sensor has a gyroscope.
+    start_utc : datetime or None
+        UTC time of ``t_s == 0`` when known.
+    side : {"left", "right"} or None
+        Side of a single-foot sensor, when known.
+    range_g : float or None
+        The sensor's full-scale range (e.g. 16.0), to mark clipped impacts.
+    device : str or None
+        Sensor name.
+    """
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    fs_hz: float
+    placement: str
+    gyro_dps: np.ndarray | None = None
+    start_utc: datetime | None = None
+    side: str | None = None
+    range_g: float | None = None
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise ValueError(
+                f"placement {self.placement!r} is not one of {', '.join(PLACEMENTS)}"
+            )
+        if self.acc_g.ndim != 2 or self.acc_g.shape[1] != 3:
+            raise ValueError(f"acc_g must be N x 3, got shape {self.acc_g.shape}")
+        if self.t_s.shape != (self.acc_g.shape[0],):
+            raise ValueError("t_s and acc_g must have the same number of samples")
+        if self.gyro_dps is not None and self.gyro_dps.shape != self.acc_g.shape:
+            raise ValueError("gyro_dps must have the shape of acc_g")
+        if not 1.0 <= self.fs_hz <= 10_000.0:
+            raise ValueError(f"fs_hz {self.fs_hz!r} is not a plausible sampling rate")
+
+    @property
+    def duration_s(self) -> float:
+        """Time from the first to the last sample, in seconds."""
+        return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class GaitSummary:
+    """Summary of the contacts of one recording.
+
+    Attributes
+    ----------
+    contacts : int
+        Foot contacts seen by the sensor.
+    steps : int
+        Steps of both feet (twice the contacts for a single-foot sensor).
+    cadence_spm : float or None
+        Steps per minute over the time spent moving (both feet).
+    cadence_spm_per_min : tuple of float
+        Cadence in each full minute of the recording (NaN where no steps).
+    impact_g_median, impact_g_iqr : float or None
+        Median and interquartile range of the peak impact, g.
+    contact_ms_median, contact_ms_iqr : float or None
+        Median and interquartile range of ground contact time, ms.
+    step_time_cv : float or None
+        Coefficient of variation of the step (or stride) interval, a measure
+        of variability.
+    clipped : int
+        Contacts whose impact reached the sensor's range.
+    """
+
+    contacts: int
+    steps: int
+    cadence_spm: float | None
+    cadence_spm_per_min: tuple[float, ...]
+    impact_g_median: float | None
+    impact_g_iqr: float | None
+    contact_ms_median: float | None
+    contact_ms_iqr: float | None
+    step_time_cv: float | None
+    clipped: int
