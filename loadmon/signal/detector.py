@@ -78,6 +78,11 @@ class Profile:
     stance_s : tuple of float
         Plausible ground-contact time range (min, max) to pair a push-off
         with its initial contact.
+    gyro_refine_s : tuple of float or None
+        With a gyroscope: window (start, end) around the acceleration onset in
+        which the initial contact is the minimum of the pitch angular velocity
+        (Falbriard et al. 2018); the pitch axis is the main axis of rotation,
+        signed so that the swing before the contact is positive.
     """
 
     score: str
@@ -91,12 +96,13 @@ class Profile:
     relative_threshold: float
     history: int = 8
     stance_s: tuple[float, float] = (0.12, 0.95)
+    gyro_refine_s: tuple[float, float] | None = None
 
 
 FOOT = Profile(
-    score="hf_energy", band_hz=(15.0, 4.0), candidate_window_s=0.10, refine_s=(-0.15, 0.05),
-    onset_fraction=0.3, classify_s=(0.10, 0.30), quiet_ratio=0.6, min_interval_s=0.40,
-    relative_threshold=0.2,
+    score="hf_energy", band_hz=(20.0, 2.5), candidate_window_s=0.10, refine_s=(-0.15, 0.05),
+    onset_fraction=0.15, classify_s=(0.20, 0.40), quiet_ratio=0.4, min_interval_s=0.40,
+    relative_threshold=0.3, gyro_refine_s=(-0.15, 0.10),
 )
 TRUNK = Profile(
     score="band_norm", band_hz=(0.5, 3.0), candidate_window_s=0.25, refine_s=None,
@@ -112,6 +118,9 @@ PROFILES: dict[str, Profile] = {
 IMPACT_WINDOW_S = (-0.02, 0.08)
 #: Gravity estimate for the vertical projection: a slow low-pass.
 GRAVITY_LP_HZ = 0.25
+#: Smoothing of the angular-rate covariance whose main axis is the pitch axis.
+PITCH_AXIS_LP_HZ = 0.2
+_PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,13 +240,18 @@ class ContactDetector:
             _, gd = sps.group_delay(sps.sos2tf(sos), w=[centre], fs=fs)
             self.delay_s = float(gd[0]) / fs
             self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1), channels=3)
+        self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1), channels=6)
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
         self._cls = (w(p.classify_s[0]), w(p.classify_s[1])) if p.classify_s else (0, 0)
         self._imp = (w(IMPACT_WINDOW_S[0]), w(IMPACT_WINDOW_S[1]))
-        self._ahead = max(self._cw, self._ref[1] + self._cls[1], self._ref[1] + self._imp[1]) + 1
-        self._behind = self._cw + max(-self._ref[0], 0) + max(self._cls[1], -self._imp[0]) + 1
+        self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
+        self._swing = (w(0.30), w(0.10))  # late swing, before the onset
+        reach = self._ref[1] + max(self._cls[1], self._imp[1], self._gref[1])
+        self._ahead = max(self._cw, reach) + 1
+        self._behind = (self._cw + max(-self._ref[0], 0)
+                        + max(self._cls[1], -self._imp[0], -self._gref[0], self._swing[0]) + 1)
         self._min_gap = w(p.min_interval_s)
         self.latency_s = self._ahead / fs + self.delay_s
         # grid buffers (global index of element 0 is self._base)
@@ -248,6 +262,8 @@ class ContactDetector:
         self._x = np.empty(0)
         self._r = np.empty(0)
         self._act = np.empty(0)
+        self._gyro = np.empty((0, 3))
+        self._gcov = np.empty((0, 6))
         self._next = 0
         self._last_ic: int | None = None
         self._scores: list[float] = []
@@ -260,7 +276,7 @@ class ContactDetector:
         m = np.sqrt(np.einsum("ij,ij->i", acc, acc))
         if self.p.score == "hf_energy":
             r = self._hp(m)
-            x = self._lp(r * r)
+            x = np.sqrt(np.maximum(self._lp(r * r), 0.0))
         else:
             if self.p.score == "band_vertical":
                 g = self._grav(acc)
@@ -270,10 +286,13 @@ class ContactDetector:
                 v = m - 1.0
             x = self._bp(v)
             r = x
-        if self.has_gyro and xg.shape[1] >= 6:
+        if self.has_gyro:
             gy = xg[:, 3:6]
             act = np.sqrt(np.einsum("ij,ij->i", gy, gy))
+            cov = self._cov(np.column_stack([gy[:, a] * gy[:, b] for a, b in _PAIRS]))
         else:
+            gy = np.empty((len(tg), 3))
+            cov = np.empty((len(tg), 6))
             act = np.abs(m - 1.0)
         # keep what undecided samples may still look back at
         keep = min(len(self._t), max(0, self._next - self._behind - self._base))
@@ -282,6 +301,8 @@ class ContactDetector:
         self._x = np.concatenate((self._x[keep:], x))
         self._r = np.concatenate((self._r[keep:], r))
         self._act = np.concatenate((self._act[keep:], act))
+        self._gyro = np.concatenate((self._gyro[keep:], gy))
+        self._gcov = np.concatenate((self._gcov[keep:], cov))
         self._base += keep
         self._n += len(tg)
 
@@ -315,6 +336,22 @@ class ContactDetector:
             return i
         start = max(i + self._ref[0], 0)
         return start + int(np.argmax(seg >= self.p.onset_fraction * seg.max()))
+
+    def _pitch_minimum(self, j: int) -> int:
+        """Refine an initial contact to the minimum of the pitch angular velocity near `j`."""
+        if not self.has_gyro or self.p.gyro_refine_s is None:
+            return j
+        c = self._gcov[j - self._base]
+        cov = np.array([[c[0], c[3], c[4]], [c[3], c[1], c[5]], [c[4], c[5], c[2]]])
+        axis = np.linalg.eigh(cov)[1][:, -1]
+        a, b = j + self._gref[0], j + self._gref[1] + 1
+        pitch = self._window(self._gyro, a, b) @ axis
+        swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
+        if len(pitch) == 0 or len(swing) == 0:
+            return j
+        if swing.mean() < 0:
+            pitch = -pitch
+        return max(a, 0) + int(np.argmin(pitch))
 
     def _is_initial(self, j: int) -> bool:
         if self.p.classify_s is None:
@@ -367,6 +404,7 @@ class ContactDetector:
                 continue
             if self._last_ic is not None and j - self._last_ic < self._min_gap:
                 continue
+            j = self._pitch_minimum(j)
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
