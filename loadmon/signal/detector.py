@@ -121,6 +121,8 @@ GRAVITY_LP_HZ = 0.25
 #: Smoothing of the angular-rate covariance whose main axis is the pitch axis.
 PITCH_AXIS_LP_HZ = 0.2
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+#: Scales of the classification windows: walking, and running (shorter stance).
+GAIT_SCALES = (1.0, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +250,11 @@ class ContactDetector:
         self._imp = (w(IMPACT_WINDOW_S[0]), w(IMPACT_WINDOW_S[1]))
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
-        reach = self._ref[1] + max(self._cls[1], self._imp[1], self._gref[1])
+        cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
+        reach = self._ref[1] + max(cls_max, self._imp[1], self._gref[1])
         self._ahead = max(self._cw, reach) + 1
         self._behind = (self._cw + max(-self._ref[0], 0)
-                        + max(self._cls[1], -self._imp[0], -self._gref[0], self._swing[0]) + 1)
+                        + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0]) + 1)
         self._min_gap = w(p.min_interval_s)
         self.latency_s = self._ahead / fs + self.delay_s
         # grid buffers (global index of element 0 is self._base)
@@ -356,12 +359,17 @@ class ContactDetector:
     def _is_initial(self, j: int) -> bool:
         if self.p.classify_s is None:
             return True
-        a, b = self._cls
-        post = self._window(self._act, j + a, j + b)
-        pre = self._window(self._act, j - b, j - a)
-        if len(post) == 0 or len(pre) == 0:
-            return False
-        return float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12)
+        # Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact is
+        # initial when the foot is quiet after it at the walking or the running scale.
+        for k in GAIT_SCALES:
+            a, b = round(self._cls[0] * k), round(self._cls[1] * k)
+            post = self._window(self._act, j + a, j + b)
+            pre = self._window(self._act, j - b, j - a)
+            if len(post) and len(pre) and (
+                float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12)
+            ):
+                return True
+        return False
 
     def _impact(self, j: int) -> tuple[float, bool]:
         seg = self._window(self._m, j + self._imp[0], j + self._imp[1] + 1)
