@@ -1,0 +1,452 @@
+"""Read sensor recordings in the plain layout into a `Recording`, checked and repaired.
+
+The plain layout (the one of ``../shared/data/recordings``) is a folder holding
+``samples.csv`` or ``samples.csv.gz`` with a header and the columns
+
+* ``t_s``: sample time in seconds;
+* ``ax_g``, ``ay_g``, ``az_g``: accelerations in g, including gravity;
+* ``gx_dps``, ``gy_dps``, ``gz_dps`` (optional, all three or none): angular
+  rates in deg/s;
+
+and optionally a ``meta.json`` beside it, of which ``fs_hz``, ``side`` and
+``start_unix_s`` are used when present. Other columns and keys are ignored.
+Compression is recognised by content (the gzip magic bytes), not by the name.
+
+Checks and repairs (each repair is described in one human-readable note):
+
+* rows with a missing, non-numeric, NaN or infinite value in any column used are
+  dropped;
+* samples out of time order are sorted, when they are few (at most 1 % of the
+  samples) and none steps back by more than 1 s; otherwise the file is refused
+  (a clock reset or joined files cannot be repaired by sorting);
+* samples whose timestamp repeats an earlier one are dropped (the first is
+  kept), when they are at most 10 % of the samples; more means the timestamps
+  are too coarse or not a time column, and the file is refused;
+* gaps of 1 s or more are reported and left as they are: nothing is
+  interpolated or invented;
+* the nominal rate is the ``fs_hz`` argument, else ``fs_hz`` of meta.json,
+  else 1 / median sample interval, rounded to 4 significant digits and snapped
+  to the nearest integer when within 0.05 % of it (99.98 -> 100, 204.8 stays);
+  a given rate more than 10 % away from the timestamps' rate is noted;
+* units: the median resultant acceleration of a body-worn sensor in g with
+  gravity is about 1 g (0.9-2.5 g measured on the real recordings). A median
+  above 4.9 g means the values are not in g: m/s^2 (median near 9.8) or milli-g
+  (near 1000). Such files are refused with a message that says so, never
+  rescaled silently: the header claims g, so a rescale would be a guess about
+  a file that is wrong in at least one way. A median below 0.3 g (gravity
+  removed, or another unit) is kept with a note.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loadmon.io.errors import FileFormatError
+from loadmon.signal.types import Recording
+
+__all__ = ["ACC_COLUMNS", "GYRO_COLUMNS", "TIME_COLUMN", "read_plain_recording"]
+
+TIME_COLUMN = "t_s"
+ACC_COLUMNS = ("ax_g", "ay_g", "az_g")
+GYRO_COLUMNS = ("gx_dps", "gy_dps", "gz_dps")
+#: File names looked up when the path is a recording folder, in this order.
+SAMPLE_FILES = ("samples.csv.gz", "samples.csv")
+
+#: Gaps between samples of at least this many seconds are reported.
+GAP_REPORT_S = 1.0
+#: Largest share of samples that may be out of time order and still be sorted.
+MAX_UNORDERED_SHARE = 0.01
+#: Largest step back in time (s) that sorting may repair.
+MAX_STEP_BACK_S = 1.0
+#: Largest share of samples with a repeated timestamp that may be dropped.
+MAX_REPEATED_SHARE = 0.10
+#: A given rate further than this (relative) from the timestamps' rate is noted.
+RATE_MISMATCH_REL = 0.10
+#: Median |a| above this (g) cannot be g including gravity.
+MAX_MEDIAN_G = 4.9
+#: Median |a| below this (g) is noted as "gravity removed or not g".
+MIN_MEDIAN_G = 0.3
+#: Plausible nominal rates, Hz (`Recording` accepts this range).
+FS_RANGE_HZ = (1.0, 10_000.0)
+G_M_S2 = 9.80665
+
+_SNIFF_BYTES = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_plain_recording(
+    path: Path, placement: str, fs_hz: float | None = None
+) -> tuple[Recording, list[str]]:
+    """Read one recording of the plain layout, checking and repairing it.
+
+    Parameters
+    ----------
+    path : Path
+        ``samples.csv`` or ``samples.csv.gz`` (gzip recognised by content), or
+        the recording folder holding one of them.
+    placement : str
+        Where the sensor was worn, one of `loadmon.signal.types.PLACEMENTS`.
+    fs_hz : float, optional
+        Nominal sampling rate in Hz. Default: ``fs_hz`` of a ``meta.json``
+        beside the samples, else estimated from the timestamps (see the module
+        docstring for the rounding).
+
+    Returns
+    -------
+    recording : Recording
+        Times in s (strictly increasing), accelerations in g (N x 3),
+        angular rates in deg/s (N x 3) when the file has them; ``side`` and
+        ``start_utc`` from meta.json when it gives them.
+    notes : list of str
+        One human-readable line per repair or finding (rows dropped, samples
+        sorted, gaps, rate mismatch); empty for a clean file.
+
+    Raises
+    ------
+    FileFormatError
+        When the file cannot be used: empty, binary or not CSV, missing
+        columns, fewer than two usable samples, timestamps that cannot be
+        repaired, a rate outside 1-10,000 Hz, or values that are not in g
+        (m/s^2, milli-g). The message is one line without the file name.
+    OSError
+        When the file cannot be opened.
+    ValueError
+        When `placement` is unknown or `fs_hz` is outside 1-10,000 Hz.
+    """
+    if fs_hz is not None and not (FS_RANGE_HZ[0] <= fs_hz <= FS_RANGE_HZ[1]):
+        raise ValueError(f"fs_hz {fs_hz!r} is outside {FS_RANGE_HZ[0]:g}-{FS_RANGE_HZ[1]:g} Hz")
+    samples = _samples_file(Path(path))
+    notes: list[str] = []
+    meta = _read_meta(samples.parent / "meta.json", notes)
+
+    table = _read_table(samples)
+    t_s, acc_g, gyro_dps, row_no = _columns(table, notes)
+    t_s, acc_g, gyro_dps = _repair_time(t_s, acc_g, gyro_dps, row_no, notes)
+
+    dt_s = np.diff(t_s)
+    rate_hz = _nominal_rate(dt_s, fs_hz, meta, notes)
+    _check_units(acc_g, notes)
+    _report_gaps(t_s, dt_s, notes)
+
+    side = meta.get("side")
+    return (
+        Recording(
+            t_s=t_s,
+            acc_g=acc_g,
+            fs_hz=rate_hz,
+            placement=placement,
+            gyro_dps=gyro_dps,
+            start_utc=_start_utc(meta),
+            side=side if side in ("left", "right") else None,
+        ),
+        notes,
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _samples_file(path: Path) -> Path:
+    """Return the samples file: `path` itself, or the one inside a recording folder."""
+    if not path.is_dir():
+        return path
+    for name in SAMPLE_FILES:
+        if (path / name).is_file():
+            return path / name
+    raise FileFormatError(f"folder without {' or '.join(SAMPLE_FILES)}")
+
+
+def _read_meta(path: Path, notes: list[str]) -> dict[str, Any]:
+    """Return the keys of meta.json that the reader uses; {} without a usable meta.json."""
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        notes.append("meta.json beside the samples is not readable JSON; ignored it")
+        return {}
+    if not isinstance(meta, dict):
+        notes.append("meta.json beside the samples is not a JSON object; ignored it")
+        return {}
+    return meta
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read the CSV (plain or gzip) into a DataFrame, refusing binary data."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    compression = "gzip" if magic == _GZIP_MAGIC else None
+    try:
+        if compression:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileFormatError(f"corrupt gzip data ({_one_line(exc)})") from exc
+    if not head.strip():
+        raise FileFormatError("empty file: no header and no samples")
+    if b"\x00" in head or not _is_text(head):
+        raise FileFormatError("not a CSV text file (binary data)")
+    try:
+        return pd.read_csv(path, engine="pyarrow", compression=compression)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileFormatError(f"corrupt gzip data ({_one_line(exc)})") from exc
+    except Exception as exc:  # pyarrow's ArrowInvalid, pandas' parser errors, decoding
+        raise FileFormatError(f"not a readable CSV ({_one_line(exc)})") from exc
+
+
+def _is_text(head: bytes) -> bool:
+    """Tell whether `head` (possibly cut inside a character) is UTF-8 text."""
+    import codecs
+
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = text or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _columns(
+    table: pd.DataFrame, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Pick the time, acceleration and gyroscope columns; drop rows that are not finite.
+
+    Returns the arrays and, per kept row, its data row number (1 = the first
+    row after the header) for messages.
+    """
+    table = table.rename(columns=lambda c: str(c).strip().lstrip("\ufeff"))
+    required = (TIME_COLUMN, *ACC_COLUMNS)
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        found = ", ".join(_short(c) for c in list(table.columns)[:8])
+        more = ", ..." if len(table.columns) > 8 else ""
+        raise FileFormatError(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+            f"expected {', '.join(required)} (gyroscope {', '.join(GYRO_COLUMNS)} optional); "
+            f"found {found}{more}"
+        )
+    gyro_present = [c for c in GYRO_COLUMNS if c in table.columns]
+    if gyro_present and len(gyro_present) < len(GYRO_COLUMNS):
+        notes.append(
+            f"ignored the gyroscope: only {', '.join(gyro_present)} of "
+            f"{', '.join(GYRO_COLUMNS)} are present"
+        )
+        gyro_present = []
+    if len(table) == 0:
+        raise FileFormatError("no samples: the file has a header only")
+
+    numbers = {c: _numeric(table[c], c) for c in (*required, *gyro_present)}
+    if gyro_present and all(numbers[c].isna().all() for c in gyro_present):
+        notes.append("ignored the gyroscope: its columns are empty")
+        gyro_present = []
+
+    used = (*required, *gyro_present)
+    values = np.column_stack([numbers[c].to_numpy(dtype=np.float64) for c in used])
+    finite = np.isfinite(values).all(axis=1)
+    n_rows = len(values)
+    n_bad = n_rows - int(finite.sum())
+    if n_bad == n_rows:
+        raise FileFormatError(
+            f"no usable samples: all {n_rows} rows have a missing, non-numeric or infinite value"
+        )
+    if n_bad:
+        values = values[finite]
+        notes.append(
+            f"dropped {n_bad} of {n_rows} rows with a missing, non-numeric, NaN or infinite value"
+        )
+    row_no = np.flatnonzero(finite) + 1
+    gyro = values[:, 4:7].copy() if gyro_present else None
+    return values[:, 0].copy(), values[:, 1:4].copy(), gyro, row_no
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _short(name: object) -> str:
+    text = repr(str(name))
+    return text if len(text) <= 24 else text[:21] + "...'"
+
+
+def _numeric(column: pd.Series, name: str) -> pd.Series:
+    """Return `column` as float64; text cells that are not numbers become NaN."""
+    if pd.api.types.is_bool_dtype(column.dtype) or not (
+        pd.api.types.is_numeric_dtype(column.dtype)
+        or pd.api.types.is_string_dtype(column.dtype)
+        or column.dtype == object
+    ):
+        raise FileFormatError(f"column {name} holds {column.dtype} values, not numbers")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.astype(np.float64)
+    return pd.to_numeric(column.astype(str).str.strip(), errors="coerce").astype(np.float64)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _repair_time(
+    t_s: np.ndarray,
+    acc_g: np.ndarray,
+    gyro_dps: np.ndarray | None,
+    row_no: np.ndarray,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sort a few out-of-order samples and drop repeated timestamps, or refuse."""
+    n = len(t_s)
+    if n < 2:
+        raise FileFormatError("only one usable sample: need at least two")
+    dt_s = np.diff(t_s)
+    back = np.flatnonzero(dt_s < 0)
+    if back.size:
+        worst = back[np.argmin(dt_s[back])]
+        if -dt_s[worst] > MAX_STEP_BACK_S:
+            raise FileFormatError(
+                f"time goes back by {-dt_s[worst]:.3g} s at row {row_no[worst + 1]} "
+                f"(clock reset or joined files?): t_s must increase"
+            )
+        if back.size > MAX_UNORDERED_SHARE * n:
+            raise FileFormatError(
+                f"timestamps out of order at {back.size} of {n} samples "
+                f"(first at row {row_no[back[0] + 1]}): too many to sort"
+            )
+        order = np.argsort(t_s, kind="stable")
+        t_s, acc_g = t_s[order], acc_g[order]
+        gyro_dps = gyro_dps[order] if gyro_dps is not None else None
+        notes.append(
+            f"sorted {_count(back.size, 'sample')} that were out of time order "
+            f"(first at row {row_no[back[0] + 1]}, at most {-dt_s[worst] * 1e3:.3g} ms back)"
+        )
+    repeated = np.flatnonzero(np.diff(t_s) == 0) + 1
+    if repeated.size:
+        if repeated.size > MAX_REPEATED_SHARE * n:
+            raise FileFormatError(
+                f"t_s repeats at {repeated.size} of {n} samples ({repeated.size / n:.0%}): "
+                "timestamps too coarse for the rate, or not a time column"
+            )
+        keep = np.ones(n, dtype=bool)
+        keep[repeated] = False
+        t_s, acc_g = t_s[keep], acc_g[keep]
+        gyro_dps = gyro_dps[keep] if gyro_dps is not None else None
+        notes.append(
+            f"dropped {_count(repeated.size, 'sample')} whose timestamp repeats the one before "
+            "(kept the first)"
+        )
+    return t_s, acc_g, gyro_dps
+
+
+def _nominal_rate(
+    dt_s: np.ndarray, fs_hz: float | None, meta: dict[str, Any], notes: list[str]
+) -> float:
+    """Return the nominal rate: the argument, meta.json's, or 1 / median interval."""
+    median_dt = float(np.median(dt_s))
+    measured = 1.0 / median_dt
+    if not FS_RANGE_HZ[0] <= measured <= FS_RANGE_HZ[1]:
+        hint = " (is t_s in milliseconds?)" if measured < FS_RANGE_HZ[0] else ""
+        raise FileFormatError(
+            f"median sample interval is {median_dt:.3g} s, {measured:.3g} Hz: "
+            f"not a rate of {FS_RANGE_HZ[0]:g}-{FS_RANGE_HZ[1]:g} Hz{hint}"
+        )
+    rate, origin = fs_hz, "given"
+    meta_fs = meta.get("fs_hz")
+    if rate is None and isinstance(meta_fs, int | float) and not isinstance(meta_fs, bool):
+        if FS_RANGE_HZ[0] <= meta_fs <= FS_RANGE_HZ[1]:
+            rate, origin = float(meta_fs), "meta.json's"
+        else:
+            notes.append(f"ignored meta.json's fs_hz {meta_fs!r}: not a plausible rate")
+    if rate is None:
+        return round_rate(measured)
+    if abs(rate / measured - 1.0) > RATE_MISMATCH_REL:
+        notes.append(
+            f"{origin} rate {rate:g} Hz differs from the timestamps' {round_rate(measured):g} Hz "
+            f"(1 / median interval); used {rate:g} Hz as the nominal rate"
+        )
+    return float(rate)
+
+
+def round_rate(fs_hz: float) -> float:
+    """Round an estimated rate: 4 significant digits, an integer when within 0.05 %.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Rate in Hz, e.g. 1 / median sample interval.
+
+    Returns
+    -------
+    float
+        The rounded rate (99.98 -> 100.0, 204.79 -> 204.8, 198.63 -> 198.6).
+    """
+    rounded = float(f"{fs_hz:.4g}")
+    nearest = round(rounded)
+    if nearest and abs(rounded - nearest) <= 5e-4 * nearest:
+        return float(nearest)
+    return rounded
+
+
+def _report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
+    gaps = np.flatnonzero(dt_s >= GAP_REPORT_S)
+    if not gaps.size:
+        return
+    longest = gaps[np.argmax(dt_s[gaps])]
+    many = gaps.size > 1
+    notes.append(
+        f"{gaps.size} gap{'s' if many else ''} of {GAP_REPORT_S:g} s or more "
+        f"({dt_s[gaps].sum():.1f} s in all; {'longest ' if many else ''}"
+        f"{dt_s[longest]:.1f} s after t_s {t_s[longest]:.2f}), left as "
+        f"{'they are' if many else 'it is'}: no samples invented"
+    )
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _check_units(acc_g: np.ndarray, notes: list[str]) -> None:
+    """Refuse accelerations that are not in g; note ones without gravity."""
+    median_g = float(np.median(np.linalg.norm(acc_g, axis=1)))
+    if median_g > MAX_MEDIAN_G:
+        if 7.0 <= median_g <= 30.0:
+            raise FileFormatError(
+                f"accelerations look like m/s^2, not g: median |a| is {median_g:.3g} "
+                f"(about 1 g expected, with gravity); divide them by {G_M_S2}"
+            )
+        if 500.0 <= median_g <= 5000.0:
+            raise FileFormatError(
+                f"accelerations look like milli-g, not g: median |a| is {median_g:.4g} "
+                "(about 1 g expected, with gravity); divide them by 1000"
+            )
+        raise FileFormatError(
+            f"median |a| is {median_g:.3g}: not accelerations in g of a body-worn sensor "
+            "(about 1 g expected, with gravity)"
+        )
+    if median_g < MIN_MEDIAN_G:
+        notes.append(
+            f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "
+            "a constant signal, or not g; impacts may read low"
+        )
+
+
+def _start_utc(meta: dict[str, Any]) -> datetime | None:
+    start = meta.get("start_unix_s")
+    if isinstance(start, int | float) and not isinstance(start, bool) and math.isfinite(start):
+        try:
+            return datetime.fromtimestamp(start, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
