@@ -83,6 +83,10 @@ class Profile:
         which the initial contact is the minimum of the pitch angular velocity
         (Falbriard et al. 2018); the pitch axis is the main axis of rotation,
         signed so that the swing before the contact is positive.
+    event_offset_s : float
+        Added to the delay-compensated feature time: where initial contact
+        sits relative to the feature (the heel strike precedes the trunk's
+        vertical-acceleration peak).
     """
 
     score: str
@@ -97,6 +101,7 @@ class Profile:
     history: int = 8
     stance_s: tuple[float, float] = (0.12, 0.95)
     gyro_refine_s: tuple[float, float] | None = None
+    event_offset_s: float = 0.0
 
 
 FOOT = Profile(
@@ -105,14 +110,24 @@ FOOT = Profile(
     relative_threshold=0.3, gyro_refine_s=(-0.15, 0.10),
 )
 TRUNK = Profile(
+    score="band_norm", band_hz=(0.7, 4.0), candidate_window_s=0.20, refine_s=None,
+    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.30,
+    relative_threshold=0.2, event_offset_s=0.02,
+)
+PHONE = Profile(
+    score="band_norm", band_hz=(0.5, 2.0), candidate_window_s=0.20, refine_s=None,
+    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.28,
+    relative_threshold=0.2, history=16, event_offset_s=0.15,
+)
+WRIST = Profile(
     score="band_norm", band_hz=(0.5, 3.0), candidate_window_s=0.25, refine_s=None,
     onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.25,
     relative_threshold=0.3,
 )
 PROFILES: dict[str, Profile] = {
     "foot": FOOT, "ankle": FOOT, "shank": FOOT,
-    "lower_back": TRUNK, "hip": TRUNK, "wrist": TRUNK,
-    "phone_hand": TRUNK, "phone_pocket": TRUNK, "phone_bag": TRUNK,
+    "lower_back": TRUNK, "hip": TRUNK, "wrist": WRIST,
+    "phone_hand": PHONE, "phone_pocket": PHONE, "phone_bag": PHONE,
 }
 
 IMPACT_WINDOW_S = (-0.02, 0.08)
@@ -386,7 +401,7 @@ class ContactDetector:
         return peak, clipped
 
     def _time(self, j: int) -> float:
-        return float(self._t[j - self._base]) - self.delay_s
+        return float(self._t[j - self._base]) - self.delay_s + self.p.event_offset_s
 
     def _process(self, final: bool) -> list[Contact]:
         out: list[Contact] = []
