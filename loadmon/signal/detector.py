@@ -137,7 +137,7 @@ GRAVITY_LP_HZ = 0.25
 PITCH_AXIS_LP_HZ = 0.2
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 #: Scales of the classification windows: walking, and running (shorter stance).
-GAIT_SCALES = (1.0, 0.5)
+GAIT_SCALES = (1.0, 0.5, 0.35)
 
 
 @dataclass(frozen=True, slots=True)
