@@ -87,6 +87,8 @@ class Profile:
         Added to the delay-compensated feature time: where initial contact
         sits relative to the feature (the heel strike precedes the trunk's
         vertical-acceleration peak).
+    min_score_g : float
+        Scores below this (g) are sensor noise or a body at rest, never a contact.
     """
 
     score: str
@@ -102,6 +104,7 @@ class Profile:
     stance_s: tuple[float, float] = (0.12, 0.95)
     gyro_refine_s: tuple[float, float] | None = None
     event_offset_s: float = 0.0
+    min_score_g: float = 0.02
 
 
 FOOT = Profile(
@@ -160,15 +163,26 @@ def _sos(kind: str, hz: float | Sequence[float], fs: float, order: int = 2) -> n
     return sps.butter(order, min(hz, 0.45 * fs) / nyq, kind, output="sos")
 
 
+def _group_delay_s(sos: np.ndarray, hz: float, fs: float) -> float:
+    """Group delay of a filter at `hz`, s (phase slope; stable for narrow bands at high fs)."""
+    w = np.array([hz * 0.999, hz * 1.001])
+    _, h = sps.sosfreqz(sos, worN=w, fs=fs)
+    phase = np.unwrap(np.angle(h))
+    return float(-(phase[1] - phase[0]) / (2 * np.pi * (w[1] - w[0])))
+
+
 class _Filter:
     """A causal IIR filter whose state carries over between chunks."""
 
-    def __init__(self, sos: np.ndarray, channels: int = 1) -> None:
+    def __init__(self, sos: np.ndarray) -> None:
         self.sos = sos
-        shape = (sos.shape[0], 2) if channels == 1 else (sos.shape[0], 2, channels)
-        self.zi = np.zeros(shape)
+        self.zi: np.ndarray | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.zi is None:  # start in the steady state of the first sample: no step transient
+            zi = sps.sosfilt_zi(self.sos)
+            self.zi = zi if x.ndim == 1 else zi[:, :, None] * np.ones(x.shape[1])
+            self.zi = self.zi * x[0]
         y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
         return y
 
@@ -254,10 +268,9 @@ class ContactDetector:
             sos = _sos("bandpass", p.band_hz, fs)
             self._bp = _Filter(sos)
             centre = math.sqrt(p.band_hz[0] * min(p.band_hz[1], 0.45 * fs))
-            _, gd = sps.group_delay(sps.sos2tf(sos), w=[centre], fs=fs)
-            self.delay_s = float(gd[0]) / fs
-            self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1), channels=3)
-        self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1), channels=6)
+            self.delay_s = _group_delay_s(sos, centre, fs)
+            self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1))
+        self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1))
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
@@ -271,7 +284,8 @@ class ContactDetector:
         self._behind = (self._cw + max(-self._ref[0], 0)
                         + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0]) + 1)
         self._min_gap = w(p.min_interval_s)
-        self.latency_s = self._ahead / fs + self.delay_s
+        # a contact reported at t is decided when the stream reaches this far past t
+        self.latency_s = self._ahead / fs + self.delay_s - p.event_offset_s
         # grid buffers (global index of element 0 is self._base)
         self._base = 0
         self._n = 0
@@ -336,7 +350,7 @@ class ContactDetector:
         seg = np.concatenate((np.full(pad_left, -np.inf), seg, np.full(pad_right, -np.inf)))
         mx = maximum_filter1d(seg, 2 * self._cw + 1, mode="constant", cval=-np.inf)
         core = slice(self._cw, self._cw + (end - self._next))
-        is_peak = (seg[core] >= mx[core]) & (seg[core] > 0)
+        is_peak = (seg[core] >= mx[core]) & (seg[core] > self.p.min_score_g)
         idx = np.flatnonzero(is_peak) + self._next
         self._next = end
         return idx

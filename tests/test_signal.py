@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loadmon.signal import (
+    PLACEMENTS,
+    ContactDetector,
+    Recording,
+    contacts_frame,
+    detect_contacts,
+    summarize,
+)
+from loadmon.signal.synthetic import synthesize
+
+
+def f1_after_offset(det: np.ndarray, truth: np.ndarray, tol_s: float = 0.05) -> float:
+    """F1 of detections against true contacts after removing the median offset."""
+    def match(d: np.ndarray, g: np.ndarray, tol: float) -> tuple[int, list[float]]:
+        used = np.zeros(len(d), bool)
+        diffs = []
+        for x in g:
+            k = np.flatnonzero(~used & (np.abs(d - x) <= tol))
+            if len(k):
+                best = k[np.argmin(np.abs(d[k] - x))]
+                used[best] = True
+                diffs.append(d[best] - x)
+        return len(diffs), diffs
+
+    _, diffs = match(det, truth, 0.15)
+    offset = float(np.median(diffs)) if diffs else 0.0
+    tp, _ = match(det - offset, truth, tol_s)
+    precision, recall = tp / max(len(det), 1), tp / max(len(truth), 1)
+    return 2 * precision * recall / max(precision + recall, 1e-9)
+
+
+def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
+    det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=rec.gyro_dps is not None,
+                          side=rec.side, range_g=rec.range_g)
+    out, i, k = [], 0, 0
+    while i < len(rec.t_s):
+        n = sizes[k % len(sizes)]
+        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i:i + n]
+        out += det.push(rec.t_s[i:i + n], rec.acc_g[i:i + n], gyro)
+        i, k = i + n, k + 1
+    out += det.finish()
+    return contacts_frame(out)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    placement=st.sampled_from(["foot", "ankle", "lower_back", "wrist", "phone_hand"]),
+    activity=st.sampled_from(["run", "walk"]),
+    fs_hz=st.sampled_from([50.0, 104.0, 200.0]),
+    seed=st.integers(0, 10_000),
+    sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=5),
+    jitter=st.booleans(),
+)
+def test_any_chunking_gives_identical_contacts(placement, activity, fs_hz, seed, sizes,
+                                               jitter) -> None:
+    rec, _ = synthesize(placement, activity=activity, duration_s=12, fs_hz=fs_hz, seed=seed,
+                        noise_g=0.03, jitter_s=0.002 if jitter else 0.0, dropouts=1)
+    whole = detect_contacts(rec)
+    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole)
+
+
+@pytest.mark.parametrize("sizes", [[1], [7], [32], [1000]])
+def test_fixed_chunk_sizes_of_the_issue(sizes) -> None:
+    rec, _ = synthesize("foot", activity="run", duration_s=20, fs_hz=200, seed=3)
+    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), detect_contacts(rec))
+
+
+@pytest.mark.parametrize(("placement", "cadence"), [
+    ("foot", 150), ("foot", 175), ("foot", 200), ("ankle", 170),
+])
+def test_synthetic_running_foot_contacts(placement: str, cadence: float) -> None:
+    rec, truth = synthesize(placement, activity="run", cadence_spm=cadence, duration_s=60,
+                            fs_hz=200, seed=11, noise_g=0.02)
+    found = detect_contacts(rec)
+    assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.995
+    summary = summarize(found, rec)
+    assert summary.steps == 2 * summary.contacts
+    assert summary.cadence_spm == pytest.approx(cadence, rel=0.03)
+    # peak impact of each matched contact within 15 % of the true peak
+    assert summary.impact_g_median == pytest.approx(truth["impact_g"].median(), rel=0.15)
+
+
+@pytest.mark.parametrize("placement", ["lower_back", "hip"])
+def test_synthetic_running_trunk_contacts(placement: str) -> None:
+    rec, truth = synthesize(placement, activity="run", cadence_spm=170, duration_s=60,
+                            fs_hz=100, seed=5, noise_g=0.02)
+    found = detect_contacts(rec)
+    assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.97
+    assert summarize(found, rec).cadence_spm == pytest.approx(170, rel=0.03)
+
+
+def test_latency_is_below_half_a_second() -> None:
+    for placement in PLACEMENTS:
+        for fs in (25.0, 100.0, 1600.0):
+            assert ContactDetector(placement, fs, has_gyro=True).latency_s <= 0.5
+
+
+def test_contact_is_known_within_the_latency() -> None:
+    rec, _ = synthesize("lower_back", activity="run", duration_s=20, fs_hz=100, seed=2)
+    det = ContactDetector(rec.placement, rec.fs_hz)
+    for i in range(len(rec.t_s)):
+        for c in det.push(rec.t_s[i:i + 1], rec.acc_g[i:i + 1]):
+            assert rec.t_s[i] - c.t_s <= det.latency_s + 1e-9
+
+
+def test_bad_samples_are_dropped_and_counted() -> None:
+    rec, truth = synthesize("foot", activity="run", duration_s=30, fs_hz=200, seed=4)
+    t, acc, gyro = rec.t_s.copy(), rec.acc_g.copy(), rec.gyro_dps.copy()
+    acc[100:110] = np.nan
+    gyro[500] = np.inf
+    t = np.insert(t, 2000, t[1990])  # a backwards timestamp
+    acc = np.insert(acc, 2000, acc[1990], axis=0)
+    gyro = np.insert(gyro, 2000, gyro[1990], axis=0)
+    det = ContactDetector("foot", 200.0, has_gyro=True)
+    found = det.push(t, acc, gyro) + det.finish()
+    assert det.dropped == 12
+    assert abs(len(found) - len(truth)) <= 1
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_tiny_and_empty_streams_give_no_contacts(n: int) -> None:
+    det = ContactDetector("lower_back", 100.0)
+    assert det.push(np.arange(n) / 100.0, np.ones((n, 3))) + det.finish() == []
+
+
+def test_constant_signal_gives_no_contacts() -> None:
+    t = np.arange(3000) / 100.0
+    rec = Recording(t, np.tile([0.0, 0.0, 1.0], (3000, 1)), 100.0, "lower_back")
+    assert detect_contacts(rec).empty
+    summary = summarize(detect_contacts(rec), rec)
+    assert (summary.contacts, summary.steps, summary.cadence_spm) == (0, 0, None)
+
+
+def test_clipped_impacts_are_marked() -> None:
+    rec, _ = synthesize("foot", activity="run", duration_s=20, fs_hz=400, seed=8,
+                        impact_g=(12.0, 15.0), clip_range_g=8.0)
+    rec = Recording(rec.t_s, rec.acc_g, rec.fs_hz, rec.placement, rec.gyro_dps,
+                    range_g=8.0, side="left")
+    found = detect_contacts(rec)
+    assert len(found) > 10
+    assert found["clipped"].mean() > 0.8
+    assert (found["side"] == "left").all()
+
+
+def test_single_foot_sensor_counts_both_feet() -> None:
+    rec, _ = synthesize("foot", activity="walk", cadence_spm=110, duration_s=120,
+                            fs_hz=100, seed=9)
+    summary = summarize(detect_contacts(rec), rec)
+    assert summary.steps == 2 * summary.contacts
+    assert summary.cadence_spm == pytest.approx(110, rel=0.03)
+    assert len(summary.cadence_spm_per_min) == int(rec.duration_s // 60)
+    assert summary.contact_ms_median is not None
