@@ -134,6 +134,8 @@ PROFILES: dict[str, Profile] = {
 }
 
 IMPACT_WINDOW_S = (-0.02, 0.08)
+#: `detect_contacts` feeds a recording to the online detector in blocks of this length.
+OFFLINE_BLOCK_S = 60.0
 #: Gravity estimate for the vertical projection: a slow low-pass.
 GRAVITY_LP_HZ = 0.25
 #: Smoothing of the angular-rate covariance whose main axis is the pitch axis.
@@ -519,7 +521,7 @@ def contacts_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
 
 
 def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFrame:
-    """Detect the foot contacts of a whole recording (the online detector fed one chunk).
+    """Detect the foot contacts of a whole recording with the online detector.
 
     Parameters
     ----------
@@ -535,6 +537,11 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     """
     det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=rec.gyro_dps is not None,
                           side=rec.side, range_g=rec.range_g, profile=profile)
-    found = det.push(rec.t_s, rec.acc_g, rec.gyro_dps)
+    # Fed in blocks: the contacts are the same for any chunking, and memory stays bounded.
+    block = max(1, round(OFFLINE_BLOCK_S * rec.fs_hz))
+    found: list[Contact] = []
+    for i in range(0, len(rec.t_s), block):
+        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i:i + block]
+        found += det.push(rec.t_s[i:i + block], rec.acc_g[i:i + block], gyro)
     found += det.finish()
     return contacts_frame(found)
