@@ -1,0 +1,879 @@
+"""Synthetic body-worn accelerometer recordings with known foot contacts.
+
+`synthesize` builds a `Recording` of one sensor worn by a runner or walker
+together with the table of the true foot contacts it contains. It is a test
+and benchmark fixture for the contact detector: the events are known exactly,
+and noise, dropouts, clipping, timestamp jitter, irregular sampling and an
+unknown sensor orientation can be switched on one at a time. Pure numpy (and
+pandas for the returned table); no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from loadmon.signal.types import PLACEMENTS, SINGLE_FOOT, Recording
+
+__all__ = ["synthesize"]
+
+G = 9.80665  # m/s^2 per g
+_DEG = np.pi / 180.0
+#: Samples evaluated at once (bounds the model's temporary arrays).
+_BLOCK = 1 << 18
+#: Width of the window after initial contact in which the truth impact is the peak, s.
+IMPACT_WINDOW_S = 0.05
+
+#: Default per-recording range of the mean peak impact (resultant, g).
+_IMPACT_RANGE = {
+    "foot": {"run": (7.0, 14.0), "walk": (3.0, 12.0)},
+    "ankle": {"run": (4.0, 10.0), "walk": (2.0, 6.0)},
+    "shank": {"run": (3.0, 9.0), "walk": (1.5, 4.0)},
+    "lower_back": {"run": (2.5, 5.0), "walk": (1.3, 1.8)},
+    "hip": {"run": (2.5, 5.5), "walk": (1.3, 1.8)},
+    "wrist": {"run": (2.0, 3.5), "walk": (1.15, 1.5)},
+    "phone_hand": {"run": (1.8, 3.0), "walk": (1.15, 1.6)},
+    "phone_pocket": {"run": (2.2, 4.0), "walk": (1.4, 2.2)},
+    "phone_bag": {"run": (1.5, 2.3), "walk": (1.15, 1.5)},
+}
+
+#: Impact transient shape per placement: rise (ms), decay constant (ms) and ringing (Hz) ranges.
+_TRANSIENT = {
+    "foot": ((3.0, 8.0), (10.0, 18.0), (20.0, 35.0)),
+    "ankle": ((3.0, 8.0), (10.0, 18.0), (20.0, 35.0)),
+    "shank": ((5.0, 10.0), (12.0, 20.0), (15.0, 30.0)),
+    "lower_back": ((10.0, 20.0), (10.0, 25.0), (0.0, 0.0)),
+    "hip": ((10.0, 20.0), (10.0, 25.0), (0.0, 0.0)),
+    "wrist": ((15.0, 30.0), (25.0, 40.0), (0.0, 0.0)),
+    "phone_hand": ((15.0, 30.0), (25.0, 40.0), (0.0, 0.0)),
+    "phone_pocket": ((8.0, 15.0), (15.0, 30.0), (15.0, 25.0)),
+    "phone_bag": ((25.0, 40.0), (35.0, 55.0), (0.0, 0.0)),
+}
+
+#: Single-foot pitch excursions in degrees: (toe-off dip, initial-contact dip, stance
+#: rotation) and the scale of the segment's translation relative to the foot's.
+_SEGMENT = {
+    "foot": {"run": (50.0, 15.0, 0.0), "walk": (45.0, 20.0, 0.0), "trans": 1.0},
+    "ankle": {"run": (40.0, 12.0, 0.0), "walk": (35.0, 15.0, 0.0), "trans": 0.75},
+    "shank": {"run": (45.0, 5.0, 30.0), "walk": (35.0, 5.0, 25.0), "trans": 0.35},
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _spans(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices and interval indices of every sample with ``lo[k] <= t < hi[k]``.
+
+    ``t`` must be sorted. Work is proportional to the number of pairs returned.
+    """
+    i0 = np.searchsorted(t, lo, "left")
+    i1 = np.searchsorted(t, hi, "left")
+    n = np.maximum(i1 - i0, 0)
+    k = np.repeat(np.arange(len(lo)), n)
+    first = np.cumsum(n) - n
+    idx = np.arange(int(n.sum())) - np.repeat(first, n) + np.repeat(i0, n)
+    return idx, k
+
+
+def _accumulate(n: int, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (pairs, or pairs x 3) into an array of ``n`` samples at ``idx``."""
+    if values.ndim == 1:
+        return np.bincount(idx, weights=values, minlength=n)
+    return np.stack([np.bincount(idx, weights=values[:, j], minlength=n) for j in range(3)], 1)
+
+
+def _hann2(u: np.ndarray) -> np.ndarray:
+    """Squared raised cosine ``((1 + cos(pi u)) / 2) ** 2`` on [-1, 1]; its area is 3/4."""
+    return (0.5 * (1.0 + np.cos(np.pi * u))) ** 2
+
+
+def _hann2_cdf(u: np.ndarray) -> np.ndarray:
+    """Integrate `_hann2` from -1 to ``u``, normalized to 1 at ``u = 1``."""
+    u = np.clip(u, -1.0, 1.0)
+    s = (3.0 * (u + 1.0) / 8.0 + np.sin(np.pi * u) / (2 * np.pi)
+         + np.sin(2 * np.pi * u) / (16 * np.pi))
+    return s / 0.75
+
+
+def _hann2_dd(u: np.ndarray) -> np.ndarray:
+    """Second derivative of `_hann2` with respect to ``u``."""
+    return -0.5 * np.pi**2 * (np.cos(np.pi * u) + np.cos(2 * np.pi * u))
+
+
+def _pulses(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Sum of squared-raised-cosine pulses (centre ``c``, half-width ``w``, given areas)."""
+    idx, k = _spans(t, c - w, c + w)
+    u = (t[idx] - c[k]) / w[k]
+    return _accumulate(len(t), idx, area[k] / (0.75 * w[k]) * _hann2(u))
+
+
+def _pulses_integral(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Integrate `_pulses` from -inf to each time."""
+    end = c + w
+    order = np.argsort(end)
+    done = np.concatenate([[0.0], np.cumsum(area[order])])
+    out = done[np.searchsorted(end[order], t, "right")]
+    idx, k = _spans(t, c - w, end)
+    u = (t[idx] - c[k]) / w[k]
+    return out + _accumulate(len(t), idx, area[k] * _hann2_cdf(u))
+
+
+def _transient(tau: np.ndarray, rise: np.ndarray, tdec: np.ndarray, fr: np.ndarray) -> np.ndarray:
+    """Evaluate the unit impact transient: sin^2 rise to 1 at ``rise``, then a damped cosine."""
+    out = np.zeros_like(tau)
+    up = (tau >= 0) & (tau < rise)
+    out[up] = np.sin(0.5 * np.pi * tau[up] / rise[up]) ** 2
+    dn = tau >= rise
+    u = tau[dn] - rise[dn]
+    out[dn] = np.exp(-u / tdec[dn]) * np.cos(2 * np.pi * fr[dn] * u)
+    return out
+
+
+def _transient_integral(tau: np.ndarray, rise: np.ndarray, tdec: np.ndarray,
+                        fr: np.ndarray) -> np.ndarray:
+    """Integrate `_transient` from ``tau = 0``."""
+    out = np.zeros_like(tau)
+    up = (tau >= 0) & (tau < rise)
+    r = rise[up]
+    out[up] = tau[up] / 2 - r / (2 * np.pi) * np.sin(np.pi * tau[up] / r)
+    dn = tau >= rise
+    u = tau[dn] - rise[dn]
+    lam = -1.0 / tdec[dn] + 2j * np.pi * fr[dn]
+    out[dn] = rise[dn] / 2 + np.real((np.exp(lam * u) - 1.0) / lam)
+    return out
+
+
+def _rotations(pitch: np.ndarray, roll: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """Segment-to-world rotations ``Rz(yaw) @ Ry(roll) @ Rx(pitch)``, shape (N, 3, 3).
+
+    World axes: x right, y forward (direction of travel), z up.
+    """
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    r = np.empty((len(pitch), 3, 3))
+    r[:, 0, 0] = cy * cr
+    r[:, 0, 1] = cy * sr * sp - sy * cp
+    r[:, 0, 2] = cy * sr * cp + sy * sp
+    r[:, 1, 0] = sy * cr
+    r[:, 1, 1] = sy * sr * sp + cy * cp
+    r[:, 1, 2] = sy * sr * cp - cy * sp
+    r[:, 2, 0] = -sr
+    r[:, 2, 1] = cr * sp
+    r[:, 2, 2] = cr * cp
+    return r
+
+
+def _body_rates(pitch, roll, dpitch, droll, dyaw) -> np.ndarray:
+    """Angular velocity in the segment frame for `_rotations`' angle rates, shape (N, 3)."""
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
+    # Rx^T Ry^T (0, 0, dyaw) + Rx^T (0, droll, 0) + (dpitch, 0, 0)
+    wx = dpitch - sr * dyaw
+    wy = cp * droll + sp * cr * dyaw
+    wz = -sp * droll + cp * cr * dyaw
+    return np.stack([wx, wy, wz], 1)
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Draw a rotation matrix uniformly (unit quaternion from a 4-D normal)."""
+    q = rng.normal(size=4)
+    w, x, y, z = q / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def _band_noise(rng: np.random.Generator, t: np.ndarray, t_end: float, std: float,
+                band_hz: tuple[float, float] = (0.5, 20.0)) -> np.ndarray:
+    """Band-limited Gaussian noise (N x 3, given std per axis) sampled at times ``t``."""
+    fs = 4.0 * band_hz[1]
+    m = int(np.ceil(t_end * fs)) + 2
+    spec = np.fft.rfft(rng.normal(size=(m, 3)), axis=0)
+    f = np.fft.rfftfreq(m, 1.0 / fs)
+    spec[(f < band_hz[0]) | (f > band_hz[1])] = 0.0
+    x = np.fft.irfft(spec, n=m, axis=0)
+    x *= std / max(float(x.std()), 1e-12)
+    grid = np.arange(m) / fs
+    return np.stack([np.interp(t, grid, x[:, j]) for j in range(3)], 1)
+
+
+# --------------------------------------------------------------------------- gait model
+
+
+@dataclass
+class _Gait:
+    """Contact timeline and placement parameters (internal)."""
+
+    placement: str
+    activity: str
+    side: str
+    t_ic: np.ndarray        # initial contacts, both feet, s
+    sides: np.ndarray       # +1 left, -1 right
+    t_tc: np.ndarray        # terminal contact (toe-off) of each contact; nan for the last of a foot
+    step_s: np.ndarray      # interval to the next contact (nominal for the last)
+    period_s: float         # nominal step interval
+    speed: float            # m/s
+    rng_params: dict        # per-recording random shape parameters
+    # transients (filled later): which contact, time, amplitude, direction, shape
+    tr_t: np.ndarray | None = None
+    tr_amp: np.ndarray | None = None
+    tr_dir: np.ndarray | None = None
+    tr_rise: np.ndarray | None = None
+    tr_dec: np.ndarray | None = None
+    tr_fr: np.ndarray | None = None
+
+    @property
+    def own(self) -> np.ndarray:
+        """Mask of the contacts the sensor should report."""
+        if self.placement in SINGLE_FOOT:
+            return self.sides == (1 if self.side == "left" else -1)
+        return np.ones(len(self.t_ic), bool)
+
+    # -- envelope and phase --------------------------------------------------------------
+    def envelope(self, t: np.ndarray) -> np.ndarray:
+        """1 while moving, ramping over one step at the start and the end of the bout."""
+        p = self.period_s
+        a = np.clip((t - (self.t_ic[0] - p)) / p, 0.0, 1.0)
+        b = np.clip((self.t_ic[-1] + p - t) / p, 0.0, 1.0)
+        return a * b
+
+    def phase(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stride phase (rad, 0 at left contacts, pi at right ones) and its rate (rad/s)."""
+        off = 0.0 if self.sides[0] == 1 else 1.0
+        ph_ic = np.pi * (np.arange(len(self.t_ic)) + off)
+        ph = np.interp(t, self.t_ic, ph_ic)
+        rate0 = np.pi / self.period_s
+        lo, hi = t < self.t_ic[0], t > self.t_ic[-1]
+        ph[lo] = ph_ic[0] + (t[lo] - self.t_ic[0]) * rate0
+        ph[hi] = ph_ic[-1] + (t[hi] - self.t_ic[-1]) * rate0
+        rate = np.full(len(t), rate0)
+        k = np.clip(np.searchsorted(self.t_ic, t, "right") - 1, 0, len(self.t_ic) - 2)
+        inside = ~(lo | hi)
+        rate[inside] = np.pi / np.diff(self.t_ic)[k[inside]]
+        return ph, rate
+
+    # -- kinematics ----------------------------------------------------------------------
+    def kinematics(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Noise-free specific force before impact transients.
+
+        Returns the specific force (N x 3, g) in the frame the transients are
+        added in, the rotation from that frame to the segment frame (None when
+        it is the segment frame) and the segment angular velocity (N x 3, rad/s).
+        """
+        if self.placement in SINGLE_FOOT:
+            return self._foot(t)
+        return self._body(t)
+
+    def _foot(self, t):
+        own = self.own
+        ic = self.t_ic[own]
+        tc = self.t_tc[own]
+        p = self.rng_params
+        th_tc, th_ic, th_st = (x * _DEG for x in _SEGMENT[self.placement][self.activity])
+        run = self.activity == "run"
+        ct0 = p["ct0"]
+        # toe-off preceding each own contact (the first one: nominal swing before it)
+        swing0 = 2 * self.period_s - ct0
+        prev_tc = np.concatenate([[ic[0] - swing0], tc[:-1]])
+        prev_ct = np.concatenate([[ct0], (tc - ic)[:-1]])
+        k = len(ic)
+        if "pitch_amp" not in p:  # stride-to-stride variation, drawn once per recording
+            p["pitch_amp"] = 1.0 + 0.05 * p["rng"].standard_normal((k, 3))
+        amp = p["pitch_amp"]
+        w_tc = np.clip(0.4 * prev_ct, 0.06, 0.15)
+        w_ic = np.full(k, 0.025 if run else 0.05)
+        s_lo, s_hi = prev_tc + 0.6 * w_tc, ic - 0.6 * w_ic
+        a_tc, a_ic = -th_tc * amp[:, 0], -th_ic * amp[:, 1]
+        # stance rotation (shank: from +th_st/2 to -th_st/2; the last one ends upright)
+        ct_here = np.where(np.isnan(tc), ct0, tc - ic)
+        st_lo = ic + 0.6 * w_ic
+        st_hi = np.where(np.isnan(tc), ic + 0.4, tc - 0.6 * np.clip(0.4 * ct_here, 0.06, 0.15))
+        a_st = -th_st * amp[:, 2]
+        a_st[-1] *= 0.5
+        # each swing brings the segment from its toe-off angle to th_ic + th_st / 2
+        start_angle = np.concatenate([[0.0], 0.5 * th_st + a_st[:-1]]) + a_tc
+        a_sw = (-a_ic + 0.5 * th_st) - start_angle
+        c = np.concatenate([prev_tc, 0.5 * (s_lo + s_hi), ic, 0.5 * (st_lo + st_hi)])
+        w = np.concatenate([w_tc, 0.5 * (s_hi - s_lo), w_ic, 0.5 * (st_hi - st_lo)])
+        a = np.concatenate([a_tc, a_sw, a_ic, a_st])
+        keep = w > 1e-3
+        c, w, a = c[keep], w[keep], a[keep]
+        pitch = _pulses_integral(t, c, w, a)
+        dpitch = _pulses(t, c, w, a)
+        # translation over each swing (from heel-off to contact): the forward velocity
+        # sin^2(pi s^gamma) of the window fraction s peaks late (at s_peak), so the foot
+        # decelerates shortly before contact; the lift is a squared raised cosine
+        lo = prev_tc - 0.3 * prev_ct
+        hi = ic
+        span = hi - lo
+        s_peak = 0.7 if run else 0.65
+        gamma = np.log(0.5) / np.log(s_peak)
+        grid = np.linspace(0.0, 1.0, 2001)
+        area = float(np.mean(np.sin(np.pi * grid**gamma) ** 2))
+        stride_len = 2 * self.speed * self.period_s
+        lift = (0.15 if run else 0.10) * p["lift"]
+        idx, kk = _spans(t, lo, hi)
+        frac = (t[idx] - lo[kk]) / span[kk]
+        v_peak = stride_len / (area * span[kk])
+        a_fwd = (v_peak * np.pi * gamma * frac ** (gamma - 1)
+                 * np.sin(2 * np.pi * frac**gamma) / span[kk])
+        u = 2 * frac - 1
+        a_up = lift * _hann2_dd(u) / (0.5 * span[kk]) ** 2
+        scale = _SEGMENT[self.placement]["trans"] / G
+        acc_w = np.zeros((len(t), 3))
+        acc_w[:, 1] = np.bincount(idx, weights=a_fwd, minlength=len(t)) * scale
+        acc_w[:, 2] = np.bincount(idx, weights=a_up, minlength=len(t)) * scale
+        acc_w[:, 2] += 1.0  # gravity: specific force
+        rot = _rotations(pitch, np.zeros_like(t), np.zeros_like(t))
+        f_seg = np.einsum("nji,nj->ni", rot, acc_w)
+        omega = np.zeros((len(t), 3))
+        omega[:, 0] = dpitch
+        return f_seg, None, omega
+
+    def _body(self, t):
+        p = self.rng_params
+        run = self.activity == "run"
+        n = len(t)
+        env = self.envelope(t)
+        ph, dph = self.phase(t)
+        ic, sides, stp = self.t_ic, self.sides, self.step_s
+        f = np.zeros((n, 3))
+        # centre of mass: vertical specific force, braking / propulsion, lateral sway
+        if run:
+            ct = np.where(np.isnan(self.t_tc), p["ct0"], self.t_tc - ic)
+            idx, k = _spans(t, ic, ic + ct)
+            tau = t[idx] - ic[k]
+            # half sines of mean 1 g over contacts, rescaled to leave a floor in flight (the
+            # trunk is not in free fall while the legs swing); a hip sensor feels its own
+            # leg's contacts more
+            peak = np.pi * stp[k] / (2 * ct[k]) * p["near"][k]
+            fl = p["flight"]
+            comp = p["impulse"][k] / (2 * ct[k] / np.pi) / p["com_scale"]
+            vert = fl + np.bincount(
+                idx, weights=((1 - fl) * peak - comp) * np.sin(np.pi * tau / ct[k]), minlength=n)
+            ap = np.bincount(idx, weights=-p["ap"] * np.sin(2 * np.pi * tau / ct[k]), minlength=n)
+        else:
+            idx, k = _spans(t, ic, ic + stp)
+            tau = t[idx] - ic[k]
+            comp = p["impulse"][k] / (2 * stp[k] / np.pi) / p["com_scale"]
+            vert = 1.0 + np.bincount(
+                idx, weights=p["vert"] * p["near"][k] * np.cos(2 * np.pi * (tau / stp[k] - 0.1))
+                - comp * np.sin(np.pi * tau / stp[k]), minlength=n)
+            ap = np.bincount(idx, weights=-p["ap"] * np.sin(2 * np.pi * tau / stp[k]), minlength=n)
+        idx, k = _spans(t, ic, ic + stp)
+        tau = t[idx] - ic[k]
+        ml = np.bincount(idx, weights=p["ml"] * sides[k] * np.sin(np.pi * tau / stp[k]),
+                         minlength=n)
+        scale = p["com_scale"]
+        f[:, 2] = 1.0 + env * (vert - 1.0) * scale
+        f[:, 1] = env * ap * scale
+        f[:, 0] = env * ml * scale
+        # segment orientation relative to the world, and its motion relative to the trunk
+        zero = np.zeros(n)
+        pitch, roll, yaw = zero.copy(), zero.copy(), zero.copy()
+        dpitch, droll, dyaw = zero.copy(), zero.copy(), zero.copy()
+        pl = self.placement
+        if pl in ("lower_back", "hip"):
+            pitch = p["lean"] + env * p["tilt"] * np.cos(2 * ph)
+            dpitch = -env * p["tilt"] * 2 * dph * np.sin(2 * ph)
+            roll = env * p["obliquity"] * np.cos(ph)
+            droll = -env * p["obliquity"] * dph * np.sin(ph)
+            yaw = env * p["yaw"] * np.sin(ph)
+            dyaw = env * p["yaw"] * dph * np.cos(ph)
+        else:
+            # a pendulum: arm (wrist, phone in hand), thigh (pocket) or strap (bag)
+            own = 0.0 if self.side == "left" else np.pi
+            if pl == "phone_pocket":  # thigh flexes most just before its own contact
+                arg = ph - own + 0.15
+            elif pl == "phone_bag":
+                arg = 2 * ph
+                dph = 2 * dph
+            else:  # an arm swings forward with the opposite leg
+                arg = ph - own - np.pi
+            # the pendulum swings about hanging straight down; the offset (elbow flexion, a
+            # flexed thigh) only tilts the sensor
+            amp, off = p["swing"], p["swing_offset"]
+            ang = env * amp * np.cos(arg)
+            dang = -env * amp * dph * np.sin(arg)
+            ddang = -env * amp * dph**2 * np.cos(arg)
+            r = p["radius"]
+            if pl == "phone_bag":  # hanging bag: swings sideways at step frequency
+                roll, droll = ang, dang
+                f[:, 0] += -r * (ddang * np.cos(ang) - dang**2 * np.sin(ang)) / G
+                f[:, 2] += r * (-ddang * np.sin(ang) + dang**2 * np.cos(ang)) / G
+            else:
+                pitch, dpitch = ang + env * off + p["lean"], dang
+                f[:, 1] += r * (ddang * np.cos(ang) - dang**2 * np.sin(ang)) / G
+                f[:, 2] += r * (ddang * np.sin(ang) + dang**2 * np.cos(ang)) / G
+            yaw = env * p["yaw"] * np.sin(ph)
+            dyaw = env * p["yaw"] * dph * np.cos(ph)
+        rot = _rotations(pitch, roll, yaw)
+        omega = _body_rates(pitch, roll, dpitch, droll, dyaw)
+        return f, rot, omega
+
+    # -- transients ----------------------------------------------------------------------
+    def transients(self, t: np.ndarray, boxcar_s: float = 0.0) -> np.ndarray:
+        """Sum of the impact transients at times ``t`` (N x 3, g), optionally box-car averaged.
+
+        ``boxcar_s > 0`` models a sensor that outputs the mean of the signal
+        over each output period (the low-pass of an oversampling accelerometer).
+        """
+        tr_t, amp, d = self.tr_t, self.tr_amp, self.tr_dir
+        rise, dec, fr = self.tr_rise, self.tr_dec, self.tr_fr
+        idx, k = _spans(t, tr_t, tr_t + rise + 8 * dec + boxcar_s)
+        tau = t[idx] - tr_t[k]
+        if boxcar_s > 0:
+            s = (_transient_integral(tau, rise[k], dec[k], fr[k])
+                 - _transient_integral(tau - boxcar_s, rise[k], dec[k], fr[k])) / boxcar_s
+        else:
+            s = _transient(tau, rise[k], dec[k], fr[k])
+        return _accumulate(len(t), idx, (amp[k] * s)[:, None] * d[k])
+
+
+def _finalize_pre(f_pre: np.ndarray, rot: np.ndarray | None) -> np.ndarray:
+    """Segment-frame specific force from the transient-frame one."""
+    if rot is None:
+        return f_pre
+    return np.einsum("nji,nj->ni", rot, f_pre)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def synthesize(
+    placement: str = "foot",
+    activity: str = "run",
+    cadence_spm: float | None = None,
+    duration_s: float = 60.0,
+    fs_hz: float = 200.0,
+    impact_g: float | tuple[float, float] | None = None,
+    noise_g: float = 0.01,
+    seed: int | None = 0,
+    dropouts: int = 0,
+    clip_range_g: float | None = None,
+    jitter_s: float = 0.0,
+    orientation: str | np.ndarray = "random",
+    *,
+    side: str = "left",
+    gyro: bool | None = None,
+    rest_s: float = 2.0,
+    motion_noise_g: float = 0.03,
+    step_cv: float | None = None,
+    speed_mps: float | None = None,
+    dropout_s: tuple[float, float] = (0.05, 0.5),
+    irregular: float | None = None,
+    gyro_noise_dps: float = 1.0,
+    gyro_range_dps: float = 2000.0,
+    averaging: bool = True,
+) -> tuple[Recording, pd.DataFrame]:
+    """Synthesize one body-worn sensor's recording of a run or walk with known contacts.
+
+    Parameters
+    ----------
+    placement : str
+        Where the sensor is worn, one of `PLACEMENTS`: ``foot`` (laces pod),
+        ``ankle``, ``shank`` (these three see one foot), ``lower_back``,
+        ``hip``, ``wrist``, ``phone_hand``, ``phone_pocket``, ``phone_bag``.
+    activity : {"run", "walk"}
+        Running (with a flight phase) or walking (with double support).
+    cadence_spm : float, optional
+        Mean cadence in steps per minute, both feet. Default 170 (run) or
+        110 (walk); running is typically 140-200, walking 90-125.
+    duration_s : float
+        Length of the gait bout, s. The recording adds ``rest_s`` of standing
+        before and after it. The bout holds ``round(cadence_spm * duration_s
+        / 60)`` contacts of both feet.
+    fs_hz : float
+        Nominal sampling rate, Hz (designed for 25-1600).
+    impact_g : float or (float, float), optional
+        Peak resultant acceleration of each contact, g (gravity included).
+        A float is the mean (8 % contact-to-contact variation); a pair is a
+        range each contact's peak is drawn from uniformly. Default: a mean
+        drawn per recording from a range typical of the placement and
+        activity (e.g. foot running 7-14 g, lower back running 2.2-4 g).
+    noise_g : float
+        Standard deviation of white sensor noise per axis, g.
+    seed : int or None
+        Seed of every random choice; the same seed gives the same output.
+    dropouts : int
+        Number of runs of missing samples (time gaps), each lasting a
+        duration drawn from ``dropout_s``.
+    clip_range_g : float, optional
+        Full-scale range: each axis saturates at +-``clip_range_g``. Also
+        stored as ``Recording.range_g``.
+    jitter_s : float
+        Standard deviation of the error of each reported timestamp, s
+        (independent per sample; larger than about a third of the sample
+        period it makes timestamps non-monotonic, as arrival-time stamping
+        does).
+    orientation : {"random", "aligned"} or (3, 3) array
+        Fixed rotation of the sensor axes relative to the segment: a random
+        rotation (drawn from ``seed``), none, or the given matrix whose
+        columns are the sensor axes in segment coordinates.
+    side : {"left", "right"}
+        The foot (single-foot placements), arm (wrist, phone in hand) or
+        thigh (pocket) the sensor is on.
+    gyro : bool, optional
+        Include a gyroscope (deg/s). Default: yes for single-foot placements.
+    rest_s : float
+        Standing still before and after the bout, s.
+    motion_noise_g : float
+        Standard deviation per axis of band-limited (0.5-20 Hz) noise while
+        moving (soft-tissue and unmodelled body motion), g.
+    step_cv : float, optional
+        Coefficient of variation of step intervals. Default 0.02 (run),
+        0.025 (walk).
+    speed_mps : float, optional
+        Speed, m/s (default 3.2 running, 1.3 walking); sets stride length.
+    dropout_s : (float, float)
+        Range of the length of each dropout, s.
+    irregular : float, optional
+        Relative standard deviation of the sampling intervals (the sample
+        times themselves are irregular and reported exactly, as on phones).
+        Default 0.1 for phones, 0 otherwise.
+    gyro_noise_dps, gyro_range_dps : float
+        Gyroscope white noise (deg/s per axis) and saturation (deg/s).
+    averaging : bool
+        Average the impact transient over each sample period, as an
+        oversampling accelerometer's output filter does (default). False
+        samples the continuous signal at points, so that a peak can be
+        recovered by interpolating between samples.
+
+    Returns
+    -------
+    recording : Recording
+        ``t_s`` (s, reported timestamps), ``acc_g`` (N x 3, g, gravity
+        included, sensor axes), ``gyro_dps`` (N x 3 or None), ``fs_hz``,
+        ``placement``, ``side`` (single-foot placements), ``range_g``.
+    contacts : pandas.DataFrame
+        The true contacts the sensor should report, sorted by time: ``t_s``
+        (initial contact, s: the onset of the impact transient), ``side``
+        (``"left"``/``"right"``), ``impact_g`` (peak resultant of the
+        noise-free, unclipped, continuous signal within 50 ms after contact,
+        g), ``contact_ms`` (initial contact to toe-off, ms; NaN for a foot's
+        last contact, after which it stays on the ground). Single-foot
+        placements list only their own foot's contacts. ``contacts.attrs``
+        holds ``gaps_s`` (list of (last sample before, first sample after)
+        each dropout, true times), ``cadence_spm``, ``speed_mps``,
+        ``activity``, ``orientation`` (the 3 x 3 mounting matrix) and
+        ``impact_window_s``.
+
+    Notes
+    -----
+    Units: time s, acceleration g (1 g = 9.80665 m/s^2), angular rate
+    deg/s, angles degrees, lengths m.
+
+    Frames: the world has x to the right, y forward (direction of travel)
+    and z up. Each placement has a segment frame equal to the world frame
+    when standing; the sensor axes are the segment axes rotated by
+    ``orientation``. The accelerometer measures specific force (the
+    segment's acceleration minus gravity): standing still it reads a
+    resultant of 1 g.
+
+    Gait timeline: step intervals ``60 / cadence_spm`` s vary by an AR(1)
+    process (coefficient 0.5, coefficient of variation ``step_cv``) plus a
+    left/right asymmetry of up to 2 %, feet alternating. Contact (stance)
+    time is 0.7 step intervals running (duty factor 0.35, flight phase) and
+    1.2 step intervals walking (double support), +-4 %.
+
+    Single-foot sensors (foot, ankle, shank): the segment pitches about the
+    mediolateral axis (x, toe-up positive). Its pitch rate is a sum of
+    squared-raised-cosine pulses per stride: a negative dip centred on
+    toe-off (heel rise and push-off, 35-50 degrees), a positive mid-swing
+    peak (350-600 deg/s), a negative dip centred on initial contact (foot
+    flat, 5-20 degrees) and, for the shank, a negative rotation over
+    stance (25-30 degrees); pitch is their exact integral and returns to
+    the same angle every stride, so a foot's stance reads about 1 g. The
+    gyroscope x axis of an aligned sensor is this pitch rate, with minima
+    at initial and terminal contact as in Falbriard et al. 2018. From
+    heel-off to contact the foot travels one stride length forward with a
+    velocity ``sin^2(pi s^gamma)`` of the window fraction ``s`` that peaks
+    at 65-70 % of it, so the foot decelerates hard (5-10 g running) just
+    before contact, and lifts 0.10-0.15 m (squared raised cosine); an
+    ankle sensor sees 75 % of these translational accelerations, a shank
+    (mid-tibia) sensor 35 %. At
+    initial contact an impact transient is added along the segment's long
+    axis with a posterior component: a sharp part (sin^2 rise of 3-10 ms to
+    the peak, then a cosine ringing at 15-35 Hz damped with a 10-20 ms time
+    constant, gone after 30-60 ms) plus a broad part (25-45 %, rise
+    12-20 ms, exponential decay 10-20 ms; heel pad and foot slap); its
+    amplitude is solved so that the resultant peaks at the contact's
+    impact. The other foot's contacts reach the sensor as a weak
+    (0.15-0.3 g) smooth bump.
+
+    Trunk and other placements see every contact. The centre of mass's
+    vertical specific force is, running, half sines over the contacts
+    (mean 1 g, about 2-2.5 g peak) above a 0.1-0.4 g floor in flight and,
+    walking, 1 g plus a cosine at step frequency (+-0.15-0.25 g, peak just
+    after contact); braking then propulsion along y within each contact;
+    lateral sway at stride frequency (x, alternating left and right); all
+    ramped over one step at the start and end of the bout. Each contact
+    adds a smoother world-vertical transient (rise 8-40 ms, decay 10-55 ms,
+    no or slow ringing). Lower back and hip: pelvic tilt (step frequency),
+    obliquity and rotation (stride frequency) of a few degrees, forward
+    lean; a hip sensor feels its own leg's contacts more (+-5 %). Wrist and
+    phone in hand: an arm pendulum swinging at stride frequency in phase
+    with the opposite leg (wrist 15-25 degrees, radius 0.3 m running and
+    0.6 m walking; phone 5-30 degrees walking, 10-25 running, 0.5 m). Phone in a pocket: the
+    thigh, a 0.25 m pendulum swinging 18-32 degrees around a flexed mean,
+    most flexed just before its own foot's contact; the far leg's impacts
+    arrive weaker. Phone in a bag: a hanging bag swinging sideways at step
+    frequency. Gravity is rotated into the segment frame by these
+    orientations; their rates go to the gyroscope.
+
+    Sensor: true sample times are a uniform grid (irregular for phones);
+    the impact transient is averaged over one sample period, as an
+    oversampling accelerometer's output filter does, so low rates see a
+    lower, wider peak (a foot sensor reads about 73 % of the true peak at
+    100 Hz, 90 % at 200 Hz, 99 % at 1000 Hz; a lower-back sensor's smooth
+    bumps 93-97 % at 100 Hz). Then come the mounting rotation, white and
+    band-limited motion noise, clipping per axis at ``clip_range_g``,
+    dropouts (removed samples) and timestamp jitter. The gyroscope gets
+    white noise and saturates at ``gyro_range_dps``.
+    """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement {placement!r} is not one of {', '.join(PLACEMENTS)}")
+    if activity not in ("run", "walk"):
+        raise ValueError(f"activity must be 'run' or 'walk', got {activity!r}")
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    run = activity == "run"
+    cadence = float(cadence_spm if cadence_spm is not None else (170.0 if run else 110.0))
+    if not 40.0 <= cadence <= 260.0:
+        raise ValueError(f"cadence_spm {cadence} is outside 40-260")
+    if not 10.0 <= fs_hz <= 4000.0:
+        raise ValueError(f"fs_hz {fs_hz} is outside 10-4000")
+    if duration_s <= 0 or rest_s < 0:
+        raise ValueError("duration_s must be positive and rest_s non-negative")
+    rng = np.random.default_rng(seed)
+    single = placement in SINGLE_FOOT
+    with_gyro = single if gyro is None else bool(gyro)
+    phone = placement.startswith("phone")
+    irr = (0.1 if phone else 0.0) if irregular is None else float(irregular)
+    cv = (0.02 if run else 0.025) if step_cv is None else float(step_cv)
+    speed = float(speed_mps if speed_mps is not None else (3.2 if run else 1.3))
+
+    # ---- contact timeline
+    period = 60.0 / cadence
+    n = max(4, round(cadence * duration_s / 60.0))
+    e = np.empty(n - 1)
+    z = rng.standard_normal(n - 1)
+    acc = 0.0
+    for i in range(n - 1):  # AR(1), unit variance
+        acc = 0.5 * acc + np.sqrt(0.75) * z[i]
+        e[i] = acc
+    first = 1 if rng.random() < 0.5 else -1
+    sides = first * np.where(np.arange(n) % 2 == 0, 1, -1)
+    asym = rng.uniform(-0.02, 0.02)
+    intervals = period * (1.0 + cv * e + asym * sides[:-1])
+    intervals *= period / intervals.mean()
+    ct0 = (0.7 if run else 1.2) * period
+    lead = 2 * period - ct0
+    t_ic = rest_s + lead + np.concatenate([[0.0], np.cumsum(intervals)])
+    ct = ct0 * (1.0 + 0.04 * rng.standard_normal(n))
+    nxt_same = np.concatenate([t_ic[2:] - t_ic[:-2], [np.inf, np.inf]])
+    ct = np.minimum(ct, nxt_same - 0.12)
+    t_tc = t_ic + ct
+    last_left = np.flatnonzero(sides == 1)[-1]
+    last_right = np.flatnonzero(sides == -1)[-1]
+    t_tc[[last_left, last_right]] = np.nan
+    step_s = np.concatenate([intervals, [period]])
+    t_end = float(t_ic[-1] + 0.6 + rest_s)
+
+    # ---- per-recording shape parameters
+    params: dict = {"rng": rng, "ct0": ct0, "lift": rng.uniform(0.8, 1.2)}
+    if not single:
+        params.update(
+            ap=rng.uniform(0.3, 0.5) if run else rng.uniform(0.12, 0.2),
+            vert=rng.uniform(0.15, 0.25),
+            ml=(rng.uniform(0.15, 0.25) if run else rng.uniform(0.08, 0.15))
+            * (1.5 if placement == "hip" else 1.0),
+            com_scale={"phone_bag": 0.8, "wrist": 0.85, "phone_hand": 0.8}.get(placement, 1.0),
+            lean=-(rng.uniform(5, 10) if run else rng.uniform(1, 5)) * _DEG,
+            tilt=rng.uniform(1.5, 3.0) * _DEG,
+            obliquity=rng.uniform(2.0, 5.0) * _DEG,
+            yaw=rng.uniform(3.0, 7.0) * _DEG,
+            swing=0.0, swing_offset=0.0, radius=0.0,
+            flight=rng.uniform(0.1, 0.4),
+            near=np.where(sides == (1 if side == "left" else -1), 1.05, 0.95)
+            if placement == "hip" else np.ones(n),
+        )
+        if placement == "wrist":
+            params.update(swing=rng.uniform(15, 25) * _DEG,
+                          radius=0.3 if run else 0.6,
+                          swing_offset=(60.0 if run else 10.0) * _DEG)
+        elif placement == "phone_hand":
+            params.update(swing=(rng.uniform(10, 25) if run else rng.uniform(5, 30)) * _DEG,
+                          radius=0.5, swing_offset=(40.0 if run else 20.0) * _DEG)
+        elif placement == "phone_pocket":
+            params.update(swing=(rng.uniform(25, 32) if run else rng.uniform(18, 24)) * _DEG,
+                          radius=0.25, swing_offset=(10.0 if run else 7.0) * _DEG, lean=0.0)
+        elif placement == "phone_bag":
+            params.update(swing=rng.uniform(3, 8) * _DEG, radius=0.3, swing_offset=0.0)
+    gait = _Gait(placement, activity, side, t_ic, sides, t_tc, step_s, period, speed, params)
+    own = gait.own
+
+    # ---- impact targets and transient shapes
+    k_own = int(own.sum())
+    if impact_g is None:
+        lo, hi = _IMPACT_RANGE[placement][activity]
+        target = rng.uniform(lo, hi) * (1.0 + 0.08 * rng.standard_normal(k_own))
+        target = np.clip(target, lo * 0.8, hi * 1.2)
+        if placement in ("hip", "phone_pocket"):  # the far leg's contacts arrive weaker
+            far = sides[own] != (1 if side == "left" else -1)
+            target[far] = 1.0 + (target[far] - 1.0) * (0.85 if placement == "hip" else 0.5)
+    elif np.ndim(impact_g) == 0:
+        target = float(impact_g) * (1.0 + 0.08 * rng.standard_normal(k_own))
+    else:
+        lo, hi = impact_g
+        target = rng.uniform(lo, hi, k_own)
+    target = np.maximum(target, 1.0)
+    (r_lo, r_hi), (d_lo, d_hi), (f_lo, f_hi) = _TRANSIENT[placement]
+    rise = rng.uniform(r_lo, r_hi, k_own) / 1000
+    dec = rng.uniform(d_lo, d_hi, k_own) / 1000
+    fr = rng.uniform(f_lo, f_hi, k_own)
+    if single:
+        d = np.stack([0.1 * rng.standard_normal(k_own), -rng.uniform(0.2, 0.5, k_own),
+                      np.ones(k_own)], 1)
+    else:
+        d = np.stack([0.05 * rng.standard_normal(k_own), -rng.uniform(0.1, 0.3, k_own),
+                      np.ones(k_own)], 1)
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    t_own = t_ic[own]
+
+    # a foot's impact also has a broader component (heel pad and foot slap), a share beta of it
+    beta = rng.uniform(0.25, 0.45, k_own) if single else np.zeros(k_own)
+    rise2 = rng.uniform(12.0, 20.0, k_own) / 1000
+    dec2 = rng.uniform(10.0, 20.0, k_own) / 1000
+
+    # solve each transient's amplitude so the resultant peaks at the target
+    grid = np.linspace(0.0, IMPACT_WINDOW_S, 101)
+    tt = (t_own[:, None] + grid[None, :]).ravel()
+    g2 = np.broadcast_to(grid, (k_own, len(grid))).copy()
+
+    def col(x: np.ndarray) -> np.ndarray:
+        return np.repeat(x[:, None], len(grid), 1)
+
+    shape = ((1 - col(beta)) * _transient(g2, col(rise), col(dec), col(fr))
+             + col(beta) * _transient(g2, col(rise2), col(dec2), np.zeros_like(g2)))
+    ipk = np.argmax(shape, axis=1)
+    # impulse of the unit transient (integral to infinity), g s
+    w_r = 1.0 / dec
+    unit_impulse = rise / 2 + w_r / (w_r**2 + (2 * np.pi * fr) ** 2)
+    amp = np.zeros(k_own)
+    # trunk placements: the contact's vertical impulse is fixed by body weight, so the
+    # transient's impulse is taken out of the same contact's centre-of-mass bump (two
+    # passes: the bump changes the base the amplitude is solved on)
+    for _ in range(1 if single else 2):
+        params["impulse"] = amp * unit_impulse * d[:, 2]
+        f_pre, _, _ = gait.kinematics(tt)
+        base = f_pre.reshape(k_own, len(grid), 3)
+        b = base[np.arange(k_own), ipk]
+        bd = np.einsum("ki,ki->k", b, d)
+        amp = -bd + np.sqrt(np.maximum(bd**2 - np.einsum("ki,ki->k", b, b) + target**2, 0.0))
+        amp = np.maximum(amp / shape.max(axis=1), 0.0)
+
+        def peaks(a: np.ndarray, base: np.ndarray = base) -> np.ndarray:
+            tot = base + a[:, None, None] * shape[:, :, None] * d[:, None, :]
+            return np.linalg.norm(tot, axis=2).max(axis=1)
+
+        for _ in range(8):
+            amp = np.maximum(amp + (target - peaks(amp)), 0.0)
+    truth_impact = peaks(amp)
+
+    # transients: sharp and broad parts of each contact; for single-foot sensors the other
+    # foot's contacts as weak smooth bumps (not contacts of this sensor)
+    tr = [(t_own, amp * (1 - beta), d, rise, dec, fr)]
+    if single:
+        tr.append((t_own, amp * beta, d, rise2, dec2, np.zeros(k_own)))
+        t_far = t_ic[~own]
+        m = len(t_far)
+        tr.append((t_far, rng.uniform(0.15, 0.3, m), np.tile([0.0, 0.0, 1.0], (m, 1)),
+                   np.full(m, 0.015), np.full(m, 0.025), np.zeros(m)))
+    gait.tr_t, gait.tr_amp, gait.tr_dir, gait.tr_rise, gait.tr_dec, gait.tr_fr = (
+        np.concatenate(x) for x in zip(*tr, strict=True))
+
+    # ---- sampling
+    dt = 1.0 / fs_hz
+    m = int(np.floor(t_end * fs_hz)) + 1
+    if irr > 0:
+        steps = dt * np.clip(1.0 + irr * rng.standard_normal(m - 1), 0.2, None)
+        t_true = np.concatenate([[0.0], np.cumsum(steps)])
+        t_true = t_true[t_true <= t_end]
+    else:
+        t_true = np.arange(m) * dt
+    # the model is a function of time only: evaluate it in blocks to bound temporaries
+    f_seg = np.empty((len(t_true), 3))
+    omega = np.empty((len(t_true), 3))
+    for i0 in range(0, len(t_true), _BLOCK):
+        tb = t_true[i0:i0 + _BLOCK]
+        f_pre, rot, omega[i0:i0 + _BLOCK] = gait.kinematics(tb)
+        f_pre += gait.transients(tb, boxcar_s=dt if averaging else 0.0)
+        f_seg[i0:i0 + _BLOCK] = _finalize_pre(f_pre, rot)
+    if isinstance(orientation, str):
+        if orientation == "random":
+            mount = _random_rotation(rng)
+        elif orientation == "aligned":
+            mount = np.eye(3)
+        else:
+            raise ValueError(f"orientation must be 'random', 'aligned' or a 3x3 matrix, "
+                             f"got {orientation!r}")
+    else:
+        mount = np.asarray(orientation, float)
+        if mount.shape != (3, 3) or not np.allclose(mount.T @ mount, np.eye(3), atol=1e-6):
+            raise ValueError("orientation matrix must be a 3 x 3 rotation")
+    acc_g = f_seg @ mount
+    moving = (t_true > t_ic[0] - 2 * period) & (t_true < t_ic[-1] + period)
+    acc_g += noise_g * rng.standard_normal(acc_g.shape)
+    if motion_noise_g > 0:
+        acc_g += _band_noise(rng, t_true, t_end, motion_noise_g) * moving[:, None]
+    if clip_range_g is not None:
+        acc_g = np.clip(acc_g, -clip_range_g, clip_range_g)
+    gyro_dps = None
+    if with_gyro:
+        gyro_dps = (omega / _DEG) @ mount
+        gyro_dps += gyro_noise_dps * rng.standard_normal(gyro_dps.shape)
+        gyro_dps = np.clip(gyro_dps, -gyro_range_dps, gyro_range_dps)
+
+    keep = np.ones(len(t_true), bool)
+    gaps: list[tuple[float, float]] = []
+    if dropouts:
+        lo_t, hi_t = 1.0, t_end - 1.0
+        for _ in range(int(dropouts)):
+            length = rng.uniform(*dropout_s)
+            a = rng.uniform(lo_t, max(lo_t, hi_t - length))
+            keep &= ~((t_true >= a) & (t_true < a + length))
+        kept = np.flatnonzero(keep)
+        jumps = np.flatnonzero(np.diff(kept) > 1)
+        gaps = [(float(t_true[kept[j]]), float(t_true[kept[j + 1]])) for j in jumps]
+    t_rep = t_true[keep]
+    if jitter_s > 0:
+        t_rep = t_rep + jitter_s * rng.standard_normal(len(t_rep))
+    rec = Recording(
+        t_s=t_rep,
+        acc_g=acc_g[keep],
+        fs_hz=float(fs_hz),
+        placement=placement,
+        gyro_dps=None if gyro_dps is None else gyro_dps[keep],
+        side=side if single else None,
+        range_g=clip_range_g,
+        device="synthetic",
+    )
+    tc_own = t_tc[own]
+    truth = pd.DataFrame({
+        "t_s": t_own,
+        "side": np.where(sides[own] == 1, "left", "right"),
+        "impact_g": truth_impact,
+        "contact_ms": 1000.0 * (tc_own - t_own),
+    })
+    truth.attrs.update(
+        gaps_s=gaps, cadence_spm=cadence, speed_mps=speed, activity=activity,
+        orientation=mount.tolist(), impact_window_s=IMPACT_WINDOW_S,
+    )
+    return rec, truth

@@ -1,0 +1,235 @@
+"""The synthetic recording generator's own properties (no detector involved)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from loadmon.signal.synthetic import synthesize
+from loadmon.signal.types import PLACEMENTS, SINGLE_FOOT, Recording
+
+QUIET = {"noise_g": 0.0, "motion_noise_g": 0.0}
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+@pytest.mark.parametrize(("activity", "cadence"), [("run", 172.0), ("walk", 108.0)])
+def test_event_count_matches_cadence_and_duration(placement, activity, cadence):
+    duration = 45.0
+    rec, truth = synthesize(placement, activity, cadence, duration, fs_hz=100, seed=3)
+    assert isinstance(rec, Recording)
+    assert list(truth.columns) == ["t_s", "side", "impact_g", "contact_ms"]
+    steps = round(cadence * duration / 60)
+    t = truth["t_s"].to_numpy()
+    assert np.all(np.diff(t) > 0)
+    if placement in SINGLE_FOOT:
+        assert len(truth) in (steps // 2, steps - steps // 2)
+        assert set(truth["side"]) == {"left"}
+        assert rec.side == "left"
+        step_s = np.median(np.diff(t)) / 2
+    else:
+        assert len(truth) == steps
+        # feet alternate
+        assert np.all(truth["side"].to_numpy()[1:] != truth["side"].to_numpy()[:-1])
+        step_s = np.median(np.diff(t))
+    assert 60 / step_s == pytest.approx(cadence, rel=0.03)
+    # every contact lies inside the recording, after the rest period
+    assert t[0] > rec.t_s[0] + 1.0 and t[-1] < rec.t_s[-1] - 1.0
+    assert rec.duration_s == pytest.approx(duration + 4.0, abs=2.5)
+
+
+def test_stride_variability_and_contact_time():
+    _, run = synthesize("lower_back", "run", 180, 120, seed=1, step_cv=0.03)
+    _, walk = synthesize("lower_back", "walk", 100, 120, seed=1)
+    iv = np.diff(run["t_s"].to_numpy())
+    cv = iv.std() / iv.mean()
+    assert 0.015 < cv < 0.06
+    # running has a flight phase (contact shorter than a step), walking double support
+    assert np.nanmedian(run["contact_ms"]) < 1000 * iv.mean()
+    assert np.nanmedian(walk["contact_ms"]) > 1000 * np.diff(walk["t_s"]).mean()
+    assert 180 < np.nanmedian(run["contact_ms"]) < 300
+    # the last contact of each foot has no toe-off
+    assert run["contact_ms"].isna().sum() == 2
+
+
+@pytest.mark.parametrize(("placement", "rng"), [("foot", (4.0, 9.0)), ("ankle", (2.0, 15.0)),
+                                                ("lower_back", (2.5, 4.0))])
+def test_impacts_within_the_requested_range(placement, rng):
+    lo, hi = rng
+    rec, truth = synthesize(placement, "run", 165, 40, fs_hz=1600, impact_g=rng, seed=5, **QUIET)
+    imp = truth["impact_g"].to_numpy()
+    assert np.all(imp >= lo * 0.98) and np.all(imp <= hi * 1.02)
+    assert imp.std() > 0.1 * (hi - lo)  # drawn over the range, not one value
+    # the recording shows those peaks: at 1600 Hz the averaged samples keep >= 95 % of them
+    mag = np.linalg.norm(rec.acc_g, axis=1)
+    for t0, peak in zip(truth["t_s"], imp, strict=True):
+        m = (rec.t_s >= t0) & (rec.t_s <= t0 + 0.05)
+        assert 0.95 * peak <= mag[m].max() <= 1.01 * peak
+
+
+def test_default_impacts_are_plausible_per_placement():
+    foot = synthesize("foot", "run", seed=2, duration_s=30)[1]["impact_g"].median()
+    back = synthesize("lower_back", "run", seed=2, duration_s=30)[1]["impact_g"].median()
+    wrist = synthesize("wrist", "run", seed=2, duration_s=30)[1]["impact_g"].median()
+    walk = synthesize("lower_back", "walk", seed=2, duration_s=30)[1]["impact_g"].median()
+    assert 6 < foot < 16
+    assert 2 < back < 6
+    assert 1.5 < wrist < 4
+    assert 1.1 < walk < 2.0
+    assert foot > max(back, wrist)
+
+
+def test_low_rates_see_a_lower_peak_unless_point_sampled():
+    kw = {"placement": "foot", "activity": "run", "duration_s": 30, "seed": 4, **QUIET}
+    ratios = {}
+    for fs, avg in ((100, True), (1000, True), (1000, False)):
+        rec, truth = synthesize(fs_hz=fs, averaging=avg, **kw)
+        mag = np.linalg.norm(rec.acc_g, axis=1)
+        r = [mag[(rec.t_s >= t0) & (rec.t_s <= t0 + 0.05)].max() / p
+             for t0, p in zip(truth["t_s"], truth["impact_g"], strict=True)]
+        ratios[fs, avg] = np.median(r)
+    assert ratios[100, True] < 0.9
+    assert ratios[1000, True] > 0.97
+    assert ratios[1000, False] > ratios[1000, True]
+
+
+def test_clipping_respected():
+    rec, truth = synthesize("foot", "run", 170, 30, fs_hz=800, impact_g=(12.0, 15.0),
+                            clip_range_g=8.0, seed=6)
+    assert rec.range_g == 8.0
+    assert np.abs(rec.acc_g).max() <= 8.0
+    assert np.sum(np.isclose(np.abs(rec.acc_g), 8.0)) >= len(truth)  # impacts saturate
+    assert truth["impact_g"].min() > 8.0  # the truth is the unclipped peak
+
+
+def test_gaps_present_when_asked():
+    rec, truth = synthesize("lower_back", "walk", 110, 60, fs_hz=100, dropouts=3,
+                            dropout_s=(0.2, 0.6), seed=7)
+    dt = np.diff(rec.t_s)
+    gaps = truth.attrs["gaps_s"]
+    assert 1 <= len(gaps) <= 3
+    assert np.sum(dt > 0.1) == len(gaps)
+    for a, b in gaps:
+        assert b - a >= 0.2
+        assert not np.any((rec.t_s > a) & (rec.t_s < b))
+    rec0, truth0 = synthesize("lower_back", "walk", 110, 60, fs_hz=100, seed=7)
+    assert np.diff(rec0.t_s).max() == pytest.approx(0.01)
+    assert truth0.attrs["gaps_s"] == []
+
+
+def test_jitter_and_irregular_sampling():
+    fs = 200.0
+    rec, _ = synthesize("foot", "run", fs_hz=fs, duration_s=20, jitter_s=0.001, seed=8)
+    err = rec.t_s - np.arange(len(rec.t_s)) / fs
+    assert 0.0007 < err.std() < 0.0013
+    phone, _ = synthesize("phone_pocket", "walk", fs_hz=fs, duration_s=20, seed=8)
+    dt = np.diff(phone.t_s)
+    assert np.all(dt > 0)
+    assert 0.05 < dt.std() / dt.mean() < 0.15
+    assert np.median(dt) == pytest.approx(1 / fs, rel=0.05)
+    steady, _ = synthesize("foot", "run", fs_hz=fs, duration_s=20, seed=8)
+    assert np.allclose(np.diff(steady.t_s), 1 / fs)
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_gravity_is_one_g_at_rest(placement):
+    rec, truth = synthesize(placement, "run", 170, 20, fs_hz=200, seed=9, gyro=True,
+                            noise_g=0.005, rest_s=3.0)
+    rest = rec.t_s < 1.5
+    mag = np.linalg.norm(rec.acc_g[rest], axis=1)
+    assert np.mean(mag) == pytest.approx(1.0, abs=0.01)
+    assert np.abs(rec.gyro_dps[rest]).max() < 10
+    # a random orientation: gravity is not on one sensor axis
+    g = rec.acc_g[rest].mean(axis=0)
+    assert np.abs(g).max() < 0.999
+    # over the bout the mean specific force is still about 1 g on the trunk; a foot segment
+    # pitches with its swing accelerations, which rectifies them (real foot and ankle
+    # sensors average 1.3-1.4 g walking and about 2 g running), and so do the centripetal
+    # accelerations of a swinging arm, thigh or bag
+    moving = (rec.t_s > truth["t_s"].iloc[2]) & (rec.t_s < truth["t_s"].iloc[-3])
+    mean = np.linalg.norm(rec.acc_g[moving].mean(axis=0))
+    if placement in SINGLE_FOOT:
+        assert 1.2 < mean < 3.0
+    elif placement in ("lower_back", "hip"):
+        assert mean == pytest.approx(1.0, abs=0.05)
+    else:
+        assert 0.95 < mean < 1.6
+
+
+def test_aligned_foot_gyroscope_minima_at_contacts():
+    rec, truth = synthesize("foot", "run", 170, 30, fs_hz=400, orientation="aligned", seed=10,
+                            **QUIET)
+    assert rec.gyro_dps is not None
+    pitch = rec.gyro_dps[:, 0]
+    t = rec.t_s
+    for a, b in zip(truth["t_s"].iloc[1:-1], truth["t_s"].iloc[2:], strict=True):
+        near = (t > a - 0.06) & (t < a + 0.06)
+        assert abs(t[near][np.argmin(pitch[near])] - a) < 0.01  # dip at initial contact
+        assert pitch[near].min() < -200
+        assert pitch[(t > a) & (t < b)].max() > 250  # swing peak
+    toe_off = (truth["t_s"] + truth["contact_ms"] / 1000).dropna()
+    for tc in toe_off.iloc[1:-1]:
+        near = (t > tc - 0.03) & (t < tc + 0.03)
+        assert pitch[near].min() < -150  # dip at terminal contact
+    # stance is still and about 1 g
+    for a, ct in zip(truth["t_s"].iloc[1:-2], truth["contact_ms"].iloc[1:-2], strict=True):
+        flat = (t > a + 0.1) & (t < a + ct / 1000 - 0.12)
+        assert np.allclose(np.linalg.norm(rec.acc_g[flat], axis=1), 1.0, atol=0.15)
+
+
+def test_trunk_sees_both_feet_with_lateral_alternation():
+    rec, truth = synthesize("lower_back", "walk", 110, 40, fs_hz=100, orientation="aligned",
+                            seed=11, **QUIET)
+    assert rec.gyro_dps is None and rec.side is None
+    lateral = []
+    for t0, sd in zip(truth["t_s"].iloc[1:-1], truth["side"].iloc[1:-1], strict=True):
+        m = (rec.t_s > t0) & (rec.t_s < t0 + 0.3)
+        lateral.append((sd, rec.acc_g[m, 0].mean()))
+    left = np.array([v for s, v in lateral if s == "left"])
+    right = np.array([v for s, v in lateral if s == "right"])
+    # sway and pelvic obliquity alternate with the stance side: the lateral acceleration after
+    # a left contact is always on one side of that after a right contact
+    assert left.min() > right.max() or right.min() > left.max()
+
+
+def test_reproducible_with_the_seed():
+    kw = {"placement": "phone_pocket", "activity": "run", "duration_s": 20, "dropouts": 2,
+          "jitter_s": 1e-4, "clip_range_g": 4.0}
+    r1, t1 = synthesize(seed=42, **kw)
+    r2, t2 = synthesize(seed=42, **kw)
+    _, t3 = synthesize(seed=43, **kw)
+    assert np.array_equal(r1.t_s, r2.t_s) and np.array_equal(r1.acc_g, r2.acc_g)
+    assert t1.equals(t2) and t1.attrs == t2.attrs
+    assert not np.array_equal(t1["t_s"].to_numpy(), t3["t_s"].to_numpy())
+
+
+@pytest.mark.parametrize("fs", [25.0, 52.0, 1600.0])
+def test_rates(fs):
+    rec, _ = synthesize("shank", "walk", 100, 20, fs_hz=fs, seed=12)
+    assert rec.fs_hz == fs
+    assert len(rec.t_s) == pytest.approx(fs * (rec.duration_s), abs=2)
+    assert np.isfinite(rec.acc_g).all() and np.isfinite(rec.gyro_dps).all()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="placement"):
+        synthesize("knee")
+    with pytest.raises(ValueError, match="activity"):
+        synthesize("foot", "swim")
+    with pytest.raises(ValueError, match="fs_hz"):
+        synthesize("foot", fs_hz=1.0)
+    with pytest.raises(ValueError, match="orientation"):
+        synthesize("foot", orientation="upside")
+    with pytest.raises(ValueError, match="orientation"):
+        synthesize("foot", orientation=np.ones((3, 3)))
+
+
+def test_block_evaluation_is_seamless(monkeypatch):
+    from loadmon.signal import synthetic
+
+    kw = {"placement": "phone_pocket", "activity": "run", "duration_s": 20, "fs_hz": 400,
+          "gyro": True, "seed": 13}
+    whole, _ = synthesize(**kw)
+    monkeypatch.setattr(synthetic, "_BLOCK", 777)
+    blocks, _ = synthesize(**kw)
+    assert np.array_equal(whole.acc_g, blocks.acc_g)
+    assert np.array_equal(whole.gyro_dps, blocks.gyro_dps)
