@@ -113,8 +113,8 @@ FOOT = Profile(
     relative_threshold=0.3, gyro_refine_s=(-0.15, 0.10),
 )
 TRUNK = Profile(
-    score="band_norm", band_hz=(0.7, 4.0), candidate_window_s=0.20, refine_s=None,
-    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.30,
+    score="band_norm", band_hz=(0.7, 4.0), candidate_window_s=0.15, refine_s=None,
+    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.27,
     relative_threshold=0.2, event_offset_s=0.02,
 )
 PHONE = Profile(
@@ -123,12 +123,15 @@ PHONE = Profile(
     relative_threshold=0.2, history=16, event_offset_s=0.15,
 )
 WRIST = Profile(
-    score="band_norm", band_hz=(0.5, 3.0), candidate_window_s=0.25, refine_s=None,
+    score="band_norm", band_hz=(1.2, 5.0), candidate_window_s=0.15, refine_s=None,
     onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.25,
     relative_threshold=0.3,
 )
+#: A tibia keeps rotating through stance, so "quiet after the contact" does not
+#: hold there; its impact dominates the push-off instead.
+SHANK = replace(FOOT, classify_s=None, gyro_refine_s=None, relative_threshold=0.45)
 PROFILES: dict[str, Profile] = {
-    "foot": FOOT, "ankle": FOOT, "shank": FOOT,
+    "foot": FOOT, "ankle": FOOT, "shank": SHANK,
     "lower_back": TRUNK, "hip": TRUNK, "wrist": WRIST,
     "phone_hand": PHONE, "phone_pocket": PHONE, "phone_bag": PHONE,
 }
