@@ -100,3 +100,11 @@ def test_write_then_read_reproduces_the_sessions(sessions: list[Session], tz: st
     back = sessions_of(text, zone)
     assert back == sessions
     assert write_log_csv(back, zone) == text
+
+
+def test_notes_with_line_breaks_survive_the_round_trip() -> None:
+    # found by the property test: a lone carriage return inside notes
+    day = datetime(2026, 3, 1, 7, tzinfo=UTC)
+    sessions = [Session(day, 60.0, "run", notes="0\r0", source="log_csv"),
+                Session(day, 60.0, "run", notes="a\nb, \"c\"", source="log_csv")]
+    assert sessions_of(write_log_csv(sessions, BERLIN)) == sessions

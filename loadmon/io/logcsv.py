@@ -205,7 +205,7 @@ def write_log_csv(sessions: Sequence[Session], zone: ZoneInfo) -> str:
         The CSV text with a header row.
     """
     buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180: quotes fields holding \r or \n
     writer.writerow(EXPORT_COLUMNS)
     for s in sessions:
         local = s.start_utc.astimezone(zone)
