@@ -139,6 +139,9 @@ PROFILES: dict[str, Profile] = {
 IMPACT_WINDOW_S = (-0.02, 0.08)
 #: `detect_contacts` feeds a recording to the online detector in blocks of this length.
 OFFLINE_BLOCK_S = 60.0
+#: Notifications are processed once this much stream has arrived (fewer filter calls
+#: at high rates; counted in the latency).
+BATCH_S = 0.04
 #: Gravity estimate for the vertical projection: a slow low-pass.
 GRAVITY_LP_HZ = 0.25
 #: Smoothing of the angular-rate covariance whose main axis is the pitch axis.
@@ -289,8 +292,11 @@ class ContactDetector:
         self._behind = (self._cw + max(-self._ref[0], 0)
                         + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0]) + 1)
         self._min_gap = w(p.min_interval_s)
+        self._batch = max(1, round(BATCH_S * fs))
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_n = 0
         # a contact reported at t is decided when the stream reaches this far past t
-        self.latency_s = self._ahead / fs + self.delay_s - p.event_offset_s
+        self.latency_s = (self._ahead + self._batch - 1) / fs + self.delay_s - p.event_offset_s
         # grid buffers (global index of element 0 is self._base)
         self._base = 0
         self._n = 0
@@ -490,23 +496,34 @@ class ContactDetector:
             if gyro_dps is None:
                 raise ValueError("this detector was created with has_gyro=True: pass gyro_dps")
             cols.append(np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3))
-        x = np.hstack(cols)
-        ok = np.isfinite(t) & np.isfinite(x).all(axis=1)
-        # keep only strictly increasing timestamps (after the last one seen)
-        last = self._resample.last_t
-        if len(t):
-            prev = np.maximum.accumulate(np.where(ok, t, -np.inf))
-            prev = np.concatenate(([-np.inf if last is None else last], prev[:-1]))
-            ok &= t > prev
-        self.dropped += int(len(t) - np.count_nonzero(ok))
-        tg, xg = self._resample(t[ok], x[ok])
-        if len(tg):
-            self._features(tg, xg)
-        return self._process(final=False)
+        self._pending.append((t, np.hstack(cols)))
+        self._pending_n += len(t)
+        if self._pending_n < self._batch:  # small notifications are processed together
+            return []
+        return self._run(final=False)
 
     def finish(self) -> list[Contact]:
         """End the stream: decide the last samples and return the remaining contacts."""
-        return self._process(final=True)
+        return self._run(final=True)
+
+    def _run(self, final: bool) -> list[Contact]:
+        if self._pending:
+            t = np.concatenate([p[0] for p in self._pending])
+            x = np.vstack([p[1] for p in self._pending])
+            self._pending.clear()
+            self._pending_n = 0
+            ok = np.isfinite(t) & np.isfinite(x).all(axis=1)
+            # keep only strictly increasing timestamps (after the last one seen)
+            last = self._resample.last_t
+            if len(t):
+                prev = np.maximum.accumulate(np.where(ok, t, -np.inf))
+                prev = np.concatenate(([-np.inf if last is None else last], prev[:-1]))
+                ok &= t > prev
+            self.dropped += int(len(t) - np.count_nonzero(ok))
+            tg, xg = self._resample(t[ok], x[ok])
+            if len(tg):
+                self._features(tg, xg)
+        return self._process(final=final)
 
 
 def contacts_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
