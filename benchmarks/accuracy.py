@@ -144,8 +144,29 @@ def in_windows(t: np.ndarray, windows: Sequence[Sequence[float]]) -> np.ndarray:
 # ----------------------------------------------------------------------------- scores
 
 
+class _Rates:
+    """Precision, recall and F1 from the ``tp``, ``fp`` and ``fn`` counts of a subclass."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / max(1, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(1, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / max(1e-9, p + r)
+
+
 @dataclass
-class Score:
+class Score(_Rates):
     """Score of one recording (real or synthetic)."""
 
     rid: str
@@ -171,18 +192,6 @@ class Score:
     duration_s: float = 0.0
     error: str = ""
 
-    @property
-    def precision(self) -> float:
-        return self.tp / max(1, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return self.tp / max(1, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / max(1e-9, p + r)
 
     @property
     def count_err(self) -> float | None:
@@ -322,7 +331,7 @@ def adept_agreement(ankle: Sequence[float], hip: Sequence[float]) -> tuple[int, 
 
 
 @dataclass
-class Totals:
+class Totals(_Rates):
     """Pooled counts of a set of scored recordings."""
 
     n: int = 0
@@ -350,18 +359,6 @@ class Totals:
         if s.coverage_count_err is not None:
             self.coverage_count_errs.append(s.coverage_count_err)
 
-    @property
-    def precision(self) -> float:
-        return self.tp / max(1, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return self.tp / max(1, self.tp + self.fn)
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / max(1e-9, p + r)
 
 
 def aggregate(scores: Iterable[Score], key: Callable[[Score], str]) -> dict[str, Totals]:
