@@ -158,3 +158,12 @@ def test_single_foot_sensor_counts_both_feet() -> None:
     assert summary.cadence_spm == pytest.approx(110, rel=0.03)
     assert len(summary.cadence_spm_per_min) == int(rec.duration_s // 60)
     assert summary.contact_ms_median is not None
+
+
+def test_dropouts_are_bridged_and_counted() -> None:
+    rec, truth = synthesize("lower_back", activity="run", duration_s=40, fs_hz=100, seed=6,
+                            dropouts=3, dropout_s=(0.2, 0.4))
+    det = ContactDetector(rec.placement, rec.fs_hz)
+    found = det.push(rec.t_s, rec.acc_g) + det.finish()
+    assert det.gaps == 3
+    assert f1_after_offset(np.array([c.t_s for c in found]), truth["t_s"].to_numpy()) >= 0.9

@@ -502,6 +502,11 @@ class ContactDetector:
             return []
         return self._run(final=False)
 
+    @property
+    def gaps(self) -> int:
+        """Gaps in the stream (over four sample periods) bridged by interpolation so far."""
+        return self._resample.gaps
+
     def finish(self) -> list[Contact]:
         """End the stream: decide the last samples and return the remaining contacts."""
         return self._run(final=True)
