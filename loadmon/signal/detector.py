@@ -381,7 +381,7 @@ class ContactDetector:
         return start + int(np.argmax(seg >= self.p.onset_fraction * seg.max()))
 
     def _pitch_minimum(self, j: int) -> int:
-        """Refine an initial contact to the minimum of the pitch angular velocity near `j`."""
+        """Refine an initial contact to the pitch angular-velocity minimum after the swing."""
         if not self.has_gyro or self.p.gyro_refine_s is None:
             return j
         c = self._gcov[j - self._base]
@@ -394,6 +394,16 @@ class ContactDetector:
             return j
         if swing.mean() < 0:
             pitch = -pitch
+        # the first clear minimum after the swing ends (pitch rate crossing zero); ringing
+        # later in loading response can dip deeper
+        crossing = np.flatnonzero((pitch[:-1] > 0) & (pitch[1:] <= 0))
+        start = int(crossing[0]) + 1 if len(crossing) else 0
+        after = pitch[start:]
+        if len(after) >= 3:
+            inner = after[1:-1]
+            is_min = (inner <= after[:-2]) & (inner <= after[2:]) & (inner < 0.3 * after.min())
+            if is_min.any():
+                return max(a, 0) + start + 1 + int(np.argmax(is_min))
         return max(a, 0) + int(np.argmin(pitch))
 
     def _is_initial(self, j: int) -> bool:
