@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -111,7 +110,3 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
         table.add_row(*("" if v is None else str(v) for v in row))
     console().print(table)
 
-
-def fail(message: str) -> None:
-    """Print an error line on stderr (for per-item failures that do not stop a command)."""
-    click.echo(f"Error: {message}", file=sys.stderr)
