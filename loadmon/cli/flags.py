@@ -17,6 +17,8 @@ from rich.table import Table
 from loadmon.cli.common import app, console, json_option, print_json, today_local
 from loadmon.models.flags import SHOE_COLUMNS, Flag, evaluate, pain_frame
 from loadmon.models.rules import (
+    RULE_IDS,
+    SEVERITIES,
     RuleSet,
     default_rules,
     merge_overrides,
@@ -130,6 +132,62 @@ def flags(ctx: click.Context, since: str | None, as_of: str | None, rules_file: 
     console().print(table)
 
 
+def rule_records(ruleset: RuleSet) -> list[dict[str, object]]:
+    """Return every rule as JSON-ready data: id, thresholds, windows, severities, evidence.
+
+    Parameters
+    ----------
+    ruleset : RuleSet
+        The rules (defaults with any overrides).
+
+    Returns
+    -------
+    list of dict
+        One dict per rule id, in the order of DESIGN.md section 4: ``id``,
+        ``title``, ``computes``, ``severity``, ``severities`` (the tiers it can
+        raise), ``thresholds`` (overridable values, windows included),
+        ``evidence`` and ``strength``.
+    """
+    out: list[dict[str, object]] = []
+    for rule_id in RULE_IDS:
+        rule = ruleset[rule_id]
+        tiers = [s for s in SEVERITIES if f"{s}_pct" in rule.values or s in rule.values]
+        extra = [rule["red_flag_severity"]] if "red_flag_severity" in rule.values else []
+        extra += ["high"] if "high_km" in rule.values else []  # shoe wear: past high_km
+        out.append({
+            "id": rule.id, "title": rule.title, "computes": rule["computes"],
+            "severity": rule.severity,
+            "severities": sorted({rule.severity, *tiers, *extra}, key=SEVERITIES.index),
+            "thresholds": dict(rule.thresholds), "evidence": rule.evidence,
+            "strength": rule.strength,
+        })
+    return out
+
+
+@click.command("rules")
+@click.option("--rules", "rules_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file overriding thresholds (shown merged over the defaults).")
+@json_option
+def rules_command(rules_file: Path | None, as_json: bool) -> None:
+    """Show every load rule: id, thresholds and windows, severities, evidence and its strength."""
+    ruleset, _ = _rules(rules_file)
+    records = rule_records(ruleset)
+    if as_json:
+        print_json(records)
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("rule", "thresholds", "severities", "evidence (strength)"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        thresholds = ", ".join(f"{k} = {v:g}" for k, v in r["thresholds"].items())  # type: ignore[union-attr]
+        table.add_row(f"{r['id']}\n{r['title']}", thresholds or "-",
+                      " / ".join(str(s).replace("_", " ") for s in r["severities"]),  # type: ignore[union-attr]
+                      f"{r['evidence']} ({r['strength']})")
+    console().print(table)
+
+
 def register(cli: click.Group) -> None:
     """Add these commands to the ``loadmon`` group."""
     cli.add_command(flags)
+    cli.add_command(rules_command)

@@ -4,9 +4,27 @@ Pure pandas: a sessions frame (as `loadmon.store.Store.sessions_frame` returns
 it), a pain frame and a shoes frame in, a list of `Flag` out. No I/O.
 
 Implemented rules (see `IMPLEMENTED_RULES`): ``spike``, ``weekly_ramp``,
-``shoe_rotation``, ``shoe_wear``, ``surface_mix``, ``strength``, ``pain`` and
-``pain_referral``. The other rules of DESIGN.md section 4 are defined in the
+``acwr``, ``fitness``, ``monotony``, ``shoe_rotation``, ``shoe_wear``,
+``surface_mix``, ``strength``, ``pain`` and ``pain_referral``. The other rules
+of DESIGN.md section 4 (``surface_spike``, ``cadence``) are defined in the
 rules file but raise no flags yet.
+
+Session-load rules (`loadmon.models.load` computes the models):
+
+- ``monotony``: Foster's weekly measure, checked once per ISO week on its
+  Sunday over the last ``window_days`` (7) days, as the weekly table shows it
+  (overlapping 7-day windows would flag the same days again and again); one
+  flag per episode (consecutive weeks above the caution limit), on its highest
+  week, caution above 1.5 and high above 2.0. Undefined monotony (a week of
+  identical daily loads: SD 0) raises nothing; the current, incomplete week is
+  not checked.
+- ``acwr``: context only, ``info`` at most: on the evaluation date, when the
+  EWMA ratio lies outside the low - high band (0.8 - 1.3); the message labels
+  the bands as team-sport heuristics.
+- ``fitness``: context only, a performance model: it raises no flag (a flag
+  that fires for every log is not one); fitness, fatigue and form are in the
+  weekly table (`loadmon.models.load.weekly_load_table`) and `fitness_text`
+  words them with the rule's message.
 
 Dates are local calendar dates in each athlete's own time zone. Event rules
 (spike, ramp, pain) raise flags on the day the event happened; state rules
@@ -47,6 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loadmon.models.load import daily_load
 from loadmon.models.rules import SEVERITIES, Rule, RuleSet
 from loadmon.models.weekly import local_dates
 from loadmon.types import PainEntry
@@ -57,8 +76,8 @@ EPS = 1e-6
 
 #: Rules that raise flags in this version.
 IMPLEMENTED_RULES: tuple[str, ...] = (
-    "spike", "weekly_ramp", "shoe_rotation", "shoe_wear", "surface_mix", "strength", "pain",
-    "pain_referral",
+    "spike", "weekly_ramp", "acwr", "monotony", "shoe_rotation", "shoe_wear", "surface_mix",
+    "strength", "pain", "pain_referral",
 )
 
 #: Columns of the pain frame (one row a `loadmon.types.PainEntry` of an athlete).
@@ -224,9 +243,14 @@ def _evaluate(
     spike, ramp = rules["spike"], rules["weekly_ramp"]
     pad = max(spike["window_days"], spike["break_window_days"], 2 * ramp["window_days"])
     days = _daily_runs(runs, until, pad_days=pad)
+    load = daily_load(sess, rules, until) if not sess.empty else None
     return [
         *_spike(days, rules["spike"]),
         *_weekly_ramp(days, rules["weekly_ramp"]),
+        *([] if load is None else [
+            *_acwr(load, until, rules["acwr"]),
+            *_monotony(load, rules["monotony"]),
+        ]),
         *_shoe_rotation(runs, until, rules["shoe_rotation"]),
         *_shoe_wear(runs, shoes, until, rules["shoe_wear"]),
         *_surface_mix(runs, until, rules["surface_mix"]),
@@ -241,7 +265,8 @@ def _evaluate(
 
 def _prepare_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     """Sessions with their local day, km, and whether they count as a run."""
-    cols = ["athlete", "kind", "shoe", "surface", "start_utc"]
+    cols = ["athlete", "kind", "shoe", "surface", "start_utc",
+            *(c for c in ("duration_s", "rpe") if c in frame)]
     if frame.empty:
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         out["day"] = pd.Series(dtype="datetime64[ns]")
@@ -417,6 +442,67 @@ def _weekly_ramp(days: pd.DataFrame, rule: Rule) -> list[Flag]:
               current_km=r.current, prior_km=r.prior, change_pct=r.change)
         for r in peaks.itertuples()
     ]
+
+
+def _at_end(load: pd.DataFrame, until: pd.Series) -> pd.DataFrame:
+    """Each athlete's row of the evaluation date."""
+    return load[load["day"] == _end(load["athlete"], until)]
+
+
+def _acwr(load: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
+    """Context: the EWMA acute:chronic ratio on the evaluation date, outside the low-high band."""
+    now = _at_end(load, until)
+    ratio = now["acwr_ewma"]
+    bands = [(ratio > rule["very_high_band"] + EPS, "very_high_band", "above"),
+             (ratio > rule["high_band"] + EPS, "high_band", "above"),
+             (ratio < rule["low_band"] - EPS, "low_band", "below")]
+    band = pd.Series(np.select([c for c, _, _ in bands], [b for _, b, _ in bands], default=""),
+                     index=now.index)
+    flags: list[Flag] = []
+    for r, key in zip(now[band != ""].itertuples(), band[band != ""], strict=True):
+        word = "above" if key != "low_band" else "below"
+        uncoupled = ("n/a" if pd.isna(r.acwr_uncoupled)
+                     else f"{r.acwr_uncoupled:.2f}")
+        flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.acwr_ewma, rule[key], "ratio",
+                           ratio_ewma=r.acwr_ewma, uncoupled_text=uncoupled,
+                           band_text=f"{word} {rule[key]:g}"))
+    return flags
+
+
+def fitness_text(fitness_au: float, fatigue_au: float, form_au: float, rule: Rule) -> str:
+    """Word fitness, fatigue and form with the ``fitness`` rule's message (context, not a flag).
+
+    Parameters
+    ----------
+    fitness_au, fatigue_au, form_au : float
+        Fitness (CTL), fatigue (ATL) and form (TSB) in session-load units.
+    rule : Rule
+        The ``fitness`` rule.
+
+    Returns
+    -------
+    str
+        The message, with the rule's windows.
+    """
+    return rule["message"].format(**{**rule.values, "fitness": fitness_au,
+                                     "fatigue": fatigue_au, "form": form_au})
+
+
+def _monotony(load: pd.DataFrame, rule: Rule) -> list[Flag]:
+    """Weekly monotony above the caution limit: one flag per episode of weeks, on its highest."""
+    weeks = load[(load["day"].dt.day_of_week == 6) & load["monotony"].notna()]
+    above = weeks["monotony"] > rule["caution"] + EPS
+    if not above.any():
+        return []
+    episode = (~above).groupby(weeks["athlete"], sort=False).cumsum()
+    hits = weeks.assign(episode=episode)[above]
+    peaks = hits.loc[hits.groupby(["athlete", "episode"], sort=False)["monotony"].idxmax()]
+    flags: list[Flag] = []
+    for r in peaks.itertuples():
+        tier = "high" if r.monotony > rule["high"] + EPS else "caution"
+        flags.append(_flag(rule, r.athlete, r.day, tier, r.monotony, rule[tier], "",
+                           monotony=r.monotony, limit=rule[tier]))
+    return flags
 
 
 def _shoe_rotation(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:

@@ -79,6 +79,11 @@ RULE_KEYS: dict[str, dict[str, str]] = {
 #: Rule ids, the stable API, in the order of DESIGN.md section 4.
 RULE_IDS: tuple[str, ...] = tuple(RULE_KEYS)
 
+#: The table of session-load settings in the rules file (not a rule: it raises no
+#: flag). Its keys: the default RPE (0-10) of a session of each kind that has none logged.
+SESSION_LOAD_TABLE = "session_load"
+SESSION_LOAD_KEYS: tuple[str, ...] = ("rpe_run", "rpe_cross", "rpe_strength")
+
 #: Keys a rule has that are not required (all others are).
 _OPTIONAL: frozenset[str] = frozenset({"message"})
 
@@ -183,6 +188,8 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         the rule and the key.
     """
     data = _load_toml(text, source)
+    if SESSION_LOAD_TABLE in data:
+        _session_load(data.pop(SESSION_LOAD_TABLE), source)
     _check_rule_ids(data, source)
     missing_rules = [r for r in RULE_IDS if r not in data]
     if missing_rules:
@@ -201,6 +208,52 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         values = {k: _checked(source, rule_id, k, schema[k], v) for k, v in table.items()}
         rules[rule_id] = _rule(source, rule_id, values)
     return MappingProxyType(rules)
+
+
+def parse_session_load(text: str, source: str = "<rules>") -> dict[str, float]:
+    """Return the ``[session_load]`` table of a rules file: the default RPE per session kind.
+
+    Parameters
+    ----------
+    text : str
+        TOML text of a rules file.
+    source : str
+        The file name used in error messages.
+
+    Returns
+    -------
+    dict of str to float
+        Session kind (``run``, ``cross``, ``strength``) to its default RPE (0-10).
+
+    Raises
+    ------
+    ValueError
+        The table or one of its keys is missing, unknown, not a number or outside 0-10.
+    """
+    data = _load_toml(text, source)
+    if SESSION_LOAD_TABLE not in data:
+        raise ValueError(f"{source}: [{SESSION_LOAD_TABLE}] is missing")
+    return _session_load(data[SESSION_LOAD_TABLE], source)
+
+
+def _session_load(table: Any, source: str) -> dict[str, float]:
+    where = f"{source}: [{SESSION_LOAD_TABLE}]"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where} must be a table")
+    schema = {k: "float" for k in SESSION_LOAD_KEYS}
+    for key in table:
+        if key not in schema:
+            raise ValueError(f"{where} unknown key {key!r} (known keys: "
+                             f"{', '.join(SESSION_LOAD_KEYS)})")
+    out: dict[str, float] = {}
+    for key in SESSION_LOAD_KEYS:
+        if key not in table:
+            raise ValueError(f"{where} {key}: missing")
+        value = _checked(source, SESSION_LOAD_TABLE, key, "float", table[key])
+        if value > 10:
+            raise ValueError(f"{where} {key}: expected an RPE from 0 to 10, got {value!r}")
+        out[key.removeprefix("rpe_")] = value
+    return out
 
 
 def merge_overrides(

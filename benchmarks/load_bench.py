@@ -1,0 +1,114 @@
+"""Load-model benchmark: 200 athletes x 5 years of sessions (about 300,000) in SQLite.
+
+Generates a log (not timed): per athlete and day a run with probability 0.55,
+strength 0.15 and cross-training 0.12, some without an RPE, two pairs of shoes
+and three surfaces, athletes in four time zones; writes it into a fresh
+SQLite store with one bulk insert (SQLAlchemy core). Then measures
+
+* load: `loadmon.store.Store.sessions_frame` of every athlete,
+* weekly: `loadmon.models.load.weekly_load_table`,
+* flags: `loadmon.models.flags.evaluate` (every implemented rule),
+
+and prints each time and the total. Goal: total under 2 s. Usage::
+
+    python benchmarks/load_bench.py [--athletes 200] [--years 5] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from loadmon.models.flags import evaluate
+from loadmon.models.load import weekly_load_table
+from loadmon.models.rules import default_rules
+from loadmon.store import Store
+from loadmon.store.schema import Shoe, TrainingSession
+
+ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
+SURFACES = ("road", "trail", "track")
+START = datetime(2021, 1, 4, tzinfo=UTC)
+
+
+def generate(store: Store, athletes: int, years: int, seed: int = 5) -> int:
+    """Write `athletes` x `years` of sessions into `store`; return the session count."""
+    rng = np.random.default_rng(seed)
+    days = 365 * years + years // 4
+    now = datetime.now(UTC)
+    rows: list[dict] = []
+    for a in range(athletes):
+        info = store.add_athlete(f"athlete{a:03d}", ZONES[a % len(ZONES)])
+        for name in ("A", "B"):
+            store.add_shoe(info, name)
+    with store.engine.begin() as conn:
+        shoe_ids = {(r.athlete_id, r.name): r.id
+                    for r in conn.execute(select(Shoe.athlete_id, Shoe.name, Shoe.id))}
+    ids = sorted({a for a, _ in shoe_ids})
+    for athlete_id in ids:
+        u = rng.random((days, 3))
+        base_km = rng.uniform(5, 12)
+        for kind, col, p in (("run", 0, 0.55), ("strength", 1, 0.15), ("cross", 2, 0.12)):
+            day = np.flatnonzero(u[:, col] < p)
+            n = len(day)
+            minutes = rng.uniform(25, 110, n) if kind != "strength" else rng.uniform(20, 50, n)
+            km = base_km * rng.lognormal(0.0, 0.35, n)
+            rpe = np.where(rng.random(n) < 0.3, np.nan, rng.integers(2, 9, n))
+            hour = rng.uniform(5, 20, n) + {"run": 0, "strength": 0.2, "cross": 0.4}[kind]
+            shoe = rng.integers(0, 2, n)
+            surface = rng.integers(0, 3, n)
+            for i in range(n):
+                rows.append({
+                    "athlete_id": athlete_id,
+                    "start_utc": START + timedelta(days=int(day[i]), hours=float(hour[i])),
+                    "duration_s": float(minutes[i]) * 60.0,
+                    "distance_m": float(km[i]) * 1000.0 if kind == "run" else None,
+                    "kind": kind, "sport": None,
+                    "shoe_id": shoe_ids[(athlete_id, "AB"[shoe[i]])] if kind == "run" else None,
+                    "surface": SURFACES[surface[i]] if kind == "run" else None,
+                    "rpe": None if np.isnan(rpe[i]) else float(rpe[i]),
+                    "source": "bench", "source_checksum": None, "source_part": 0,
+                    "time_known": True, "distance_estimated": False, "imported_utc": now,
+                })
+    with store.engine.begin() as conn:
+        conn.execute(insert(TrainingSession), rows)
+    return len(rows)
+
+
+def main() -> None:
+    """Generate the log, then time load, weekly table and flags."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--athletes", type=int, default=200)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: temporary)")
+    args = parser.parse_args()
+    path = args.db or Path(tempfile.mkdtemp(prefix="loadmon-bench-")) / "bench.sqlite"
+    store = Store.open(f"sqlite:///{path}")
+    t = time.perf_counter()
+    n = generate(store, args.athletes, args.years)
+    print(f"generated {n:,} sessions of {args.athletes} athletes x {args.years} years "
+          f"in {time.perf_counter() - t:.1f} s (not counted)")
+    rules = default_rules()
+
+    t0 = time.perf_counter()
+    frame = store.sessions_frame()
+    t1 = time.perf_counter()
+    weeks = weekly_load_table(frame, None, None, rules)
+    t2 = time.perf_counter()
+    flags = evaluate(frame, None, None, rules)
+    t3 = time.perf_counter()
+    store.close()
+    total = t3 - t0
+    print(f"load    {t1 - t0:6.3f} s  ({len(frame):,} sessions)")
+    print(f"weekly  {t2 - t1:6.3f} s  ({len(weeks):,} athlete-weeks)")
+    print(f"flags   {t3 - t2:6.3f} s  ({len(flags):,} flags)")
+    print(f"total   {total:6.3f} s  (goal < 2 s: {'met' if total < 2.0 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+"""Session load and the load models: ACWR, fitness / fatigue / form, monotony and strain.
+
+Pure pandas / numpy: a sessions frame (as `loadmon.store.Store.sessions_frame`
+returns it) in, DataFrames out; no I/O, no Python loop over sessions or days.
+
+Definitions (DESIGN.md section 4):
+
+- Session load (Foster 2001): minutes x RPE (CR-10), in arbitrary units (AU).
+  A session without an RPE gets the default RPE of its kind from the
+  ``[session_load]`` table of ``rules.toml`` and is marked as assumed
+  (``rpe_assumed``; daily and weekly ``assumed_load_au`` and ``assumed_sessions``).
+  A missing duration counts as 0 minutes.
+- Daily load: the sum of an athlete's session loads on each local calendar day,
+  on a complete day index from the athlete's first session to the evaluation
+  date; rest days are zero.
+- ACWR, EWMA (Williams et al. 2017): exponentially weighted averages of daily
+  load with decay ``2 / (N + 1)``, N = 7 (acute) and 28 (chronic) days, both
+  starting from zero before the first day; ratio = acute / chronic.
+- ACWR, uncoupled rolling (Lolli et al. 2019): mean of the last 7 days / mean of
+  the 21 days before them (acute and chronic windows do not overlap).
+- Fitness (CTL), fatigue (ATL): exponentially weighted averages of daily load
+  with decay ``1 / T``, T = 42 and 7 days (the Banister impulse-response
+  convention of training-stress tools), starting from zero; form (TSB) is
+  fitness - fatigue.
+- Monotony (Foster 1998): mean daily load of the last 7 days / their sample
+  standard deviation (n - 1), rest days zero; undefined (NaN) when the SD is 0,
+  e.g. a week of identical daily loads or a week of rest. Strain: the 7-day
+  load x monotony.
+
+A value whose window reaches before the athlete's first logged day is NaN: the
+log does not say what happened before it. Ratios with a zero denominator are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from loadmon.models.rules import RuleSet, default_rules_text, parse_session_load
+from loadmon.models.weekly import local_dates
+from loadmon.types import SURFACES
+
+#: Columns of `session_loads`.
+SESSION_LOAD_COLUMNS: tuple[str, ...] = (
+    "athlete", "day", "kind", "minutes", "rpe", "rpe_assumed", "load_au",
+)
+
+#: Columns of `daily_load`.
+DAILY_LOAD_COLUMNS: tuple[str, ...] = (
+    "athlete", "day", "history_days", "load_au", "assumed_load_au", "sessions",
+    "assumed_sessions", "acute_ewma_au", "chronic_ewma_au", "acwr_ewma", "acute_mean_au",
+    "chronic_mean_au", "acwr_uncoupled", "fitness_au", "fatigue_au", "form_au",
+    "week_load_au", "monotony", "strain_au",
+)
+
+#: Columns of `weekly_load_table`.
+WEEK_LOAD_COLUMNS: tuple[str, ...] = (
+    "athlete", "week", "week_start", "run_km", "runs", "long_run_km", "ramp_pct", "load_au",
+    "assumed_load_au", "acwr_ewma", "acwr_uncoupled", "fitness_au", "fatigue_au", "form_au",
+    "monotony", "strain_au", "strength_sessions", "cross_min",
+    *(f"surface_{s}_pct" for s in SURFACES), "main_shoe", "main_shoe_pct",
+    "worst_morning_pain",
+)
+
+#: Relative size below which a standard deviation counts as zero (float dust).
+_SD_ZERO = 1e-9
+_DAY = pd.Timedelta(days=1)
+
+
+@cache
+def default_rpe() -> Mapping[str, float]:
+    """Return the packaged default RPE of each session kind (``[session_load]`` of rules.toml).
+
+    Returns
+    -------
+    Mapping[str, float]
+        Session kind to its default RPE (0-10).
+    """
+    return parse_session_load(default_rules_text(), "loadmon/models/rules.toml")
+
+
+def session_loads(
+    sessions: pd.DataFrame, rpe_by_kind: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """Return each session's load: minutes x RPE, the RPE assumed by kind when none was logged.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        Sessions: ``athlete``, ``kind``, ``duration_s``, and ``rpe`` (optional:
+        without it every RPE is assumed); a ``day`` column of local dates, or
+        ``tz`` and a UTC-aware ``start_utc`` to compute it.
+    rpe_by_kind : Mapping[str, float] or None
+        Default RPE per kind; None: `default_rpe`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `SESSION_LOAD_COLUMNS`, aligned with `sessions`; ``day`` as naive
+        midnight timestamps, ``load_au`` in minutes x RPE.
+    """
+    defaults = default_rpe() if rpe_by_kind is None else rpe_by_kind
+    if "day" in sessions:
+        day = pd.Series(sessions["day"], index=sessions.index).astype("datetime64[ns]")
+    elif sessions.empty:
+        day = pd.Series(dtype="datetime64[ns]", index=sessions.index)
+    else:
+        day = local_dates(sessions)
+    minutes = pd.to_numeric(sessions["duration_s"], errors="coerce").astype("float64") / 60.0
+    logged = (pd.to_numeric(sessions["rpe"], errors="coerce").astype("float64")
+              if "rpe" in sessions else pd.Series(np.nan, index=sessions.index))
+    kind = sessions["kind"].astype(object)
+    assumed = logged.isna()
+    rpe = logged.fillna(kind.map(dict(defaults)).astype("float64"))
+    return pd.DataFrame({
+        "athlete": sessions["athlete"].astype(object), "day": day, "kind": kind,
+        "minutes": minutes, "rpe": rpe, "rpe_assumed": assumed,
+        "load_au": minutes.fillna(0.0) * rpe.fillna(0.0),
+    }, index=sessions.index)
+
+
+def daily_load(
+    sessions: pd.DataFrame,
+    rules: RuleSet,
+    until: pd.Series | date | None = None,
+    rpe_by_kind: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Return each athlete's daily session load and the load models, one row per local day.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        Sessions, as for `session_loads`.
+    rules : RuleSet
+        The rules: windows of ``acwr``, ``fitness`` and ``monotony``.
+    until : pandas.Series, datetime.date or None
+        The last day of each athlete's index (athlete name to a timestamp, or one
+        date for everyone); sessions after it are ignored. None: each athlete's
+        last session day.
+    rpe_by_kind : Mapping[str, float] or None
+        Default RPE per kind; None: `default_rpe`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `DAILY_LOAD_COLUMNS`, sorted by athlete and day, every day from the
+        athlete's first session to `until` (rest days zero). ``history_days`` is
+        the number of days since the first one (0 on it). Loads in AU.
+    """
+    load = session_loads(sessions, rpe_by_kind)
+    load = load[load["day"].notna()]
+    if isinstance(until, date):
+        until = pd.Series(pd.Timestamp(until), index=pd.Index(load["athlete"].unique()))
+    if until is not None:
+        last_of = until.astype("datetime64[ns]")
+        end = last_of.reindex(load["athlete"].to_numpy()).to_numpy()
+        load = load[load["day"].to_numpy() <= end]
+    if load.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in DAILY_LOAD_COLUMNS})
+    load = load.assign(assumed_au=load["load_au"].where(load["rpe_assumed"], 0.0))
+    per_day = load.groupby(["athlete", "day"]).agg(
+        load_au=("load_au", "sum"), assumed_load_au=("assumed_au", "sum"),
+        sessions=("load_au", "size"), assumed_sessions=("rpe_assumed", "sum"),
+    )
+    first = load.groupby("athlete")["day"].min()
+    last = load.groupby("athlete")["day"].max()
+    if until is not None:
+        last = until.astype("datetime64[ns]").reindex(first.index).fillna(last)
+    span = (((last - first) // _DAY).astype("int64") + 1).to_numpy()
+    athlete = np.repeat(first.index.to_numpy(), span)
+    offset = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    day = np.repeat(first.to_numpy(), span) + offset.astype("timedelta64[D]")
+    index = pd.MultiIndex.from_arrays([athlete, day], names=["athlete", "day"])
+    grid = per_day.reindex(index, fill_value=0).reset_index()
+    grid["day"] = grid["day"].astype("datetime64[ns]")
+    grid["history_days"] = offset
+    for c in ("sessions", "assumed_sessions"):
+        grid[c] = grid[c].astype("int64")
+    grid["load_au"] = grid["load_au"].astype("float64")
+    grid["assumed_load_au"] = grid["assumed_load_au"].astype("float64")
+    return _models(grid, rules)
+
+
+def _ewma(grid: pd.DataFrame, alpha: float) -> pd.Series:
+    """Return the exponentially weighted average of daily load per athlete, from zero.
+
+    pandas starts the recursion at the first value (``y0 = x0``); starting
+    from zero instead (``y0 = alpha * x0``) subtracts ``(1 - alpha)^(t + 1) x0``.
+    """
+    x = grid["load_au"]
+    seeded = (x.groupby(grid["athlete"], sort=False).ewm(alpha=alpha, adjust=False).mean()
+              .reset_index(level=0, drop=True).reindex(grid.index))
+    x0 = x.groupby(grid["athlete"], sort=False).transform("first")
+    return seeded - (1.0 - alpha) ** (grid["history_days"] + 1) * x0
+
+
+def _rolling(x: pd.Series, history: pd.Series, days: int, how: str,
+             shift: int = 0) -> pd.Series:
+    """Return the rolling `how` of `days` days ending `shift` days back (NaN before the log).
+
+    One pass over every athlete: rows whose window would reach into the previous
+    athlete's days (before this athlete's first day) are exactly the masked ones.
+    """
+    out = getattr(x.shift(shift).rolling(days, min_periods=days), how)()
+    return out.where(history >= days + shift - 1)
+
+
+def _ratio(num: pd.Series, den: pd.Series, tiny: pd.Series) -> pd.Series:
+    """Return ``num / den``, NaN where `den` is zero (at most `tiny`)."""
+    return num / den.where(den > tiny)
+
+
+def _clean(x: pd.Series, tiny: pd.Series) -> pd.Series:
+    """Return `x` with float dust (at most `tiny` in size) set to 0."""
+    return x.mask(x.abs() <= tiny, 0.0)
+
+
+def _models(grid: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    acwr, fit, mono = rules["acwr"], rules["fitness"], rules["monotony"]
+    a_days, c_days = acwr["acute_days"], acwr["chronic_days"]
+    x, hist = grid["load_au"], grid["history_days"]
+    # Zero, to the athlete's own scale: rolling sums and decayed averages leave float
+    # dust where the true value is 0, and a fixed limit would depend on the load's unit.
+    tiny = _SD_ZERO * x.groupby(grid["athlete"], sort=False).transform("max")
+    grid["acute_ewma_au"] = _ewma(grid, 2.0 / (a_days + 1))
+    grid["chronic_ewma_au"] = _ewma(grid, 2.0 / (c_days + 1))
+    covered = hist >= c_days - 1
+    grid["acwr_ewma"] = _ratio(grid["acute_ewma_au"], grid["chronic_ewma_au"],
+                               tiny).where(covered)
+    grid["acute_mean_au"] = _clean(_rolling(x, hist, a_days, "mean"), tiny)
+    grid["chronic_mean_au"] = _clean(_rolling(x, hist, c_days - a_days, "mean", shift=a_days),
+                                     tiny)
+    grid["acwr_uncoupled"] = _ratio(grid["acute_mean_au"], grid["chronic_mean_au"], tiny)
+    grid["fitness_au"] = _ewma(grid, 1.0 / fit["fitness_days"])
+    grid["fatigue_au"] = _ewma(grid, 1.0 / fit["fatigue_days"])
+    grid["form_au"] = grid["fitness_au"] - grid["fatigue_au"]
+    w = mono["window_days"]
+    mean = _clean(_rolling(x, hist, w, "mean"), tiny)
+    sd = _rolling(x, hist, w, "std")
+    # SD 0 exactly when every day of the window is equal: tested on max == min, since a
+    # rolling SD leaves dust (its square root magnifies the variance's rounding).
+    flat = _rolling(x, hist, w, "max") == _rolling(x, hist, w, "min")
+    grid["week_load_au"] = mean * w
+    grid["monotony"] = (mean / sd).mask(flat | sd.isna())
+    grid["strain_au"] = grid["week_load_au"] * grid["monotony"]
+    return grid[list(DAILY_LOAD_COLUMNS)]
+
+
+def weekly_load_table(
+    sessions: pd.DataFrame,
+    pain: pd.DataFrame | None,
+    shoes: pd.DataFrame | None,
+    rules: RuleSet,
+    as_of: date | None = None,
+    rpe_by_kind: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Return one row per athlete and ISO week (local time): distance, load and the models.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        Sessions as `loadmon.store.Store.sessions_frame` returns them: ``athlete``,
+        ``tz``, ``start_utc``, ``kind``, ``duration_s``, ``distance_m``, ``shoe``,
+        ``surface``, ``rpe``.
+    pain : pandas.DataFrame or None
+        Pain entries with ``athlete``, ``date_local``, ``score``, ``when``
+        (see `loadmon.models.flags.pain_frame`); None for none.
+    shoes : pandas.DataFrame or None
+        The athletes' shoes; accepted for symmetry with
+        `loadmon.models.flags.evaluate` (the main-shoe share counts the runs
+        logged with a shoe, whatever the shoe list holds).
+    rules : RuleSet
+        The rules: windows of ``acwr``, ``fitness`` and ``monotony``.
+    as_of : datetime.date or None
+        The last day of every athlete's log (later sessions ignored; the weeks
+        run up to it); None: each athlete's last session day.
+    rpe_by_kind : Mapping[str, float] or None
+        Default RPE per kind; None: `default_rpe`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `WEEK_LOAD_COLUMNS`, one row per athlete and ISO week from the first
+        logged week to the last (weeks without sessions included):
+
+        - ``week`` (``2026-W07``), ``week_start`` (its Monday, a date);
+        - ``run_km``, ``runs``, ``long_run_km``; ``ramp_pct``: run km vs the
+          previous ISO week in % (NaN for the first week or after a week of 0 km);
+        - ``load_au`` (minutes x RPE) and ``assumed_load_au`` (its part from
+          assumed RPEs);
+        - ``acwr_ewma``, ``acwr_uncoupled``, ``fitness_au``, ``fatigue_au``,
+          ``form_au``, ``monotony`` and ``strain_au`` on the week's last day
+          (its Sunday, or the last day of the log);
+        - ``strength_sessions``, ``cross_min``;
+        - ``surface_<surface>_pct``: share of the week's run km with a surface
+          logged (NaN when none); ``main_shoe`` and ``main_shoe_pct``: the pair
+          of most of the week's runs with a shoe logged and its share of them;
+        - ``worst_morning_pain``: the highest morning pain score of the week.
+    """
+    del shoes  # see the docstring: the share is counted from the sessions
+    if sessions.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in WEEK_LOAD_COLUMNS})
+    day = local_dates(sessions)
+    sess = sessions.assign(day=day)
+    daily = daily_load(sess, rules, until=as_of, rpe_by_kind=rpe_by_kind)
+    sess = sess[sess["athlete"].isin(daily["athlete"].unique())]
+    if as_of is not None:
+        sess = sess[sess["day"] <= pd.Timestamp(as_of)]
+    daily["week_start"] = daily["day"] - pd.to_timedelta(daily["day"].dt.day_of_week, unit="D")
+    keys = ["athlete", "week_start"]
+    weeks = daily.groupby(keys, sort=True)
+    at_end = ["acwr_ewma", "acwr_uncoupled", "fitness_au", "fatigue_au", "form_au",
+              "monotony", "strain_au"]
+    # The values of each week's last day, NaN included (GroupBy.last would skip NaN).
+    last = daily.loc[weeks["day"].idxmax().to_numpy()].set_index(keys)[at_end]
+    out = pd.DataFrame({
+        "load_au": weeks["load_au"].sum(), "assumed_load_au": weeks["assumed_load_au"].sum(),
+    }).join(last)
+
+    km = pd.to_numeric(sess["distance_m"], errors="coerce").astype("float64") / 1000.0
+    is_run = (sess["kind"] == "run").to_numpy()
+    ws = sess["day"] - pd.to_timedelta(sess["day"].dt.day_of_week, unit="D")
+    s = pd.DataFrame({
+        "athlete": sess["athlete"].to_numpy(), "week_start": ws.to_numpy(),
+        "run_km": np.where(is_run, km.fillna(0.0), 0.0), "is_run": is_run,
+        "is_strength": (sess["kind"] == "strength").to_numpy(),
+        "cross_min": np.where(sess["kind"] == "cross",
+                              pd.to_numeric(sess["duration_s"], errors="coerce")
+                              .astype("float64").fillna(0.0) / 60.0, 0.0),
+    })
+    g = s.groupby(keys)
+    agg = pd.DataFrame({
+        "run_km": g["run_km"].sum(), "runs": g["is_run"].sum(),
+        "long_run_km": g["run_km"].max(), "strength_sessions": g["is_strength"].sum(),
+        "cross_min": g["cross_min"].sum(),
+    })
+    out = out.join(agg)
+    for c in ("run_km", "long_run_km", "cross_min"):
+        out[c] = out[c].fillna(0.0)
+    for c in ("runs", "strength_sessions"):
+        out[c] = out[c].fillna(0).astype("int64")
+    prev = out["run_km"].groupby(level="athlete").shift(1)
+    out["ramp_pct"] = (out["run_km"] / prev.where(prev > 0) - 1.0) * 100.0
+
+    runs = pd.DataFrame({"athlete": s["athlete"], "week_start": s["week_start"],
+                         "km": s["run_km"], "surface": sess["surface"].to_numpy(),
+                         "shoe": sess["shoe"].to_numpy()})[is_run]
+    surf = runs[runs["surface"].notna()].pivot_table(
+        index=keys, columns="surface", values="km", aggfunc="sum", fill_value=0.0)
+    surf = surf.reindex(columns=list(SURFACES), fill_value=0.0)
+    total = surf.sum(axis=1)
+    shares = surf.div(total.where(total > 0), axis=0) * 100.0
+    shares.columns = [f"surface_{c}_pct" for c in shares.columns]
+    out = out.join(shares)
+
+    shod = runs[runs["shoe"].notna()]
+    counts = shod.groupby([*keys, "shoe"]).size()
+    if counts.empty:
+        out["main_shoe"], out["main_shoe_pct"] = None, np.nan
+    else:
+        top = counts.sort_values(ascending=False, kind="stable").groupby(level=keys).head(1)
+        top = top.reset_index(level="shoe")
+        n = counts.groupby(level=keys).sum()
+        out = out.join(top["shoe"].rename("main_shoe"))
+        out["main_shoe_pct"] = (top[0] / n * 100.0).reindex(out.index)
+
+    out["worst_morning_pain"] = _worst_morning_pain(pain).reindex(out.index)
+    out = out.reset_index()
+    iso = out["week_start"].dt.isocalendar()
+    out["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    out["week_start"] = out["week_start"].dt.date
+    return out[list(WEEK_LOAD_COLUMNS)]
+
+
+def _worst_morning_pain(pain: pd.DataFrame | None) -> pd.Series:
+    """Return the highest morning pain score per athlete and ISO week."""
+    index = pd.MultiIndex.from_arrays([[], pd.DatetimeIndex([])], names=["athlete", "week_start"])
+    if pain is None or pain.empty:
+        return pd.Series(dtype="float64", index=index)
+    morning = pain[pain["when"] == "morning"]
+    d = pd.to_datetime(morning["date_local"]).astype("datetime64[ns]")
+    ws = d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+    score = pd.to_numeric(morning["score"], errors="coerce").astype("float64")
+    return score.groupby([morning["athlete"].to_numpy(), ws.to_numpy()]).max().rename_axis(
+        ["athlete", "week_start"])
