@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, String, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from loadmon.store.engine import create_store_engine
 from loadmon.store.errors import Conflict, NotFound, StoreError
-from loadmon.store.schema import Athlete, PainRecord, Shoe, TrainingSession
+from loadmon.store.schema import Athlete, PainRecord, Shoe, TrainingSession, UTCDateTime
 from loadmon.types import InvalidValue, PainEntry, Session
 
 DEFAULT_ATHLETE = "me"
@@ -516,18 +516,25 @@ class Store:
         """
         stmt = (
             select(Athlete.name.label("athlete"), Athlete.tz, Shoe.name.label("shoe"),
-                   *[getattr(TrainingSession, c) for c in SESSION_COLUMNS])
+                   *[_raw(getattr(TrainingSession, c)) for c in SESSION_COLUMNS])
             .join(Athlete, Athlete.id == TrainingSession.athlete_id)
             .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
             .order_by(Athlete.name, TrainingSession.start_utc, TrainingSession.id)
         )
         if athletes is not None:
             stmt = stmt.where(Athlete.name.in_(list(athletes)))
-        with self._tx() as orm:
-            rows = orm.execute(stmt).all()
         cols = ["athlete", "tz", "shoe", *SESSION_COLUMNS]
-        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
-        frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
+        frame = pd.DataFrame.from_records(rows, columns=cols)
+        # timestamps arrive as naive UTC text (SQLite) or aware datetimes (PostgreSQL):
+        # one vectorised conversion instead of one Python object per row
+        frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True, format="ISO8601")
+        for c in ("time_known", "distance_estimated"):
+            frame[c] = frame[c].astype(bool)
         return frame
 
     # --- pain -----------------------------------------------------------------------------
@@ -578,6 +585,13 @@ class Store:
             ).all()
             return [PainEntry(r.date_local, r.score, r.moment, r.site, r.notes)  # type: ignore[arg-type]
                     for r in rows]
+
+
+def _raw(column: ColumnElement[object]) -> ColumnElement[object]:
+    """Select a timestamp column without per-row conversion (see `Store.sessions_frame`)."""
+    if isinstance(column.type, UTCDateTime):
+        return type_coerce(column, String).label(column.key)
+    return column
 
 
 def _check_not_future(s: Session, now: datetime, zone: ZoneInfo) -> None:
