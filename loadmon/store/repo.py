@@ -529,7 +529,8 @@ class Store:
                 rows = conn.execute(stmt).all()
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
-        frame = pd.DataFrame.from_records(rows, columns=cols)
+        # plain tuples: pandas inspects Row objects one by one, five times slower
+        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
         # timestamps arrive as naive UTC text (SQLite) or aware datetimes (PostgreSQL):
         # one vectorised conversion instead of one Python object per row
         frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True, format="ISO8601")
