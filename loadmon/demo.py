@@ -97,9 +97,9 @@ def make_demo_log(
             add(monday + timedelta(days=2), 18.0, kind="cross", sport="cycling",
                 distance_m=round(float(rng.normal(22, 4)), 1) * 1000,
                 duration_s=round(float(rng.normal(55, 8))) * 60, rpe=4.0)
-        for _ in range(int(rng.integers(0, 3))):
-            day = monday + timedelta(days=int(rng.choice([0, 2, 5])))
-            add(day, 19.0, kind="strength", duration_s=1800.0, rpe=6.0,
+        for dow in rng.choice([0, 2, 5], size=int(rng.integers(0, 3)), replace=False):
+            add(monday + timedelta(days=int(dow)), 19.0, kind="strength", duration_s=1800.0,
+                rpe=6.0,
                 notes="calf raises, single-leg squats")
     out.sort(key=lambda s: s.start_utc)
     return out

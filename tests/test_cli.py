@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from loadmon.cli import cli
+from loadmon.models.load import WEEK_LOAD_COLUMNS
 
 
 @pytest.fixture
@@ -33,15 +34,24 @@ def test_manual_entries_and_weekly_summary(loadmon) -> None:
     loadmon("pain", "3", "--date", "2026-03-05", "--when", "morning", "-a", "Ann")
     shoes = json.loads(loadmon("shoes", "list", "-a", "Ann", "--json").output)
     assert shoes[0]["distance_km"] == pytest.approx(100 + 10 + 9.977933, abs=1e-3)
-    weeks = json.loads(loadmon("week", "-a", "Ann", "--json").output)
-    assert weeks == [{
-        "athlete": "Ann", "week": "2026-W10", "week_start": "2026-03-02",
-        "run_km": pytest.approx(19.978, abs=1e-3), "runs": 2,
-        "long_run_km": pytest.approx(10.0), "run_min": pytest.approx(115.0), "cross_min": 0.0,
-        "strength_sessions": 1, "sessions": 3,
-    }]
+    weeks = json.loads(loadmon("week", "-a", "Ann", "--json", "--as-of", "2026-03-08").output)
+    assert len(weeks) == 1
+    w = weeks[0]
+    assert list(w) == list(WEEK_LOAD_COLUMNS)
+    assert {k: w[k] for k in ("athlete", "week", "week_start", "runs", "strength_sessions",
+                              "main_shoe", "worst_morning_pain")} == {
+        "athlete": "Ann", "week": "2026-W10", "week_start": "2026-03-02", "runs": 2,
+        "strength_sessions": 1, "main_shoe": "Peg", "worst_morning_pain": 3.0,
+    }
+    assert w["run_km"] == pytest.approx(19.978, abs=1e-3)
+    assert w["long_run_km"] == pytest.approx(10.0)
+    # 55 min x RPE 5 logged; 60 min run and 30 min strength at the default RPEs 4 and 5
+    assert w["load_au"] == pytest.approx(55 * 5 + 60 * 4 + 30 * 5)
+    assert w["assumed_load_au"] == pytest.approx(60 * 4 + 30 * 5)
+    assert w["surface_road_pct"] == pytest.approx(100.0)
+    assert w["ramp_pct"] is None and w["acwr_ewma"] is None  # no week before it
     # The default athlete is separate and empty.
-    assert json.loads(loadmon("week", "--json").output) == []
+    assert json.loads(loadmon("week", "--json", "--as-of", "2026-03-08").output) == []
 
 
 @pytest.mark.parametrize(("args", "message"), [

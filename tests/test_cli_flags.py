@@ -124,3 +124,63 @@ def test_bad_rules_file_names_file_rule_and_key(seeded: str, tmp_path: Path) -> 
     result = run(seeded, "--rules", str(rules), ok=False)
     assert result.exit_code == 1
     assert f"{rules}: [spike] caution_pct: expected a number" in result.output
+
+
+def loadmon(db_url: str, *args: str, ok: bool = True):
+    result = CliRunner().invoke(cli, ["--db", db_url, *args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def spike_severities(db_url: str) -> list[str]:
+    flags = json.loads(run(db_url, "--json", "--as-of", NOW, "-a", "ann").output)
+    return [f["severity"] for f in flags if f["rule"] == "spike" and f["severity"] != "info"]
+
+
+def test_an_athletes_own_thresholds_are_stored_and_used(seeded: str) -> None:
+    assert spike_severities(seeded) == ["caution"]  # 15 km vs 12 km: +25 %
+    assert "spike.caution_pct = 26" in loadmon(
+        seeded, "rules", "set", "spike.caution_pct", "26", "-a", "ann").output
+    assert spike_severities(seeded) == []
+    shown = json.loads(loadmon(seeded, "rules", "-a", "ann", "--json").output)
+    assert next(r for r in shown if r["id"] == "spike")["thresholds"]["caution_pct"] == 26
+    # bob keeps the defaults; a --rules file for ann goes over her stored value
+    bob = json.loads(loadmon(seeded, "rules", "-a", "bob", "--json").output)
+    assert next(r for r in bob if r["id"] == "spike")["thresholds"]["caution_pct"] == 10
+    loadmon(seeded, "rules", "unset", "spike.caution_pct", "-a", "ann")
+    assert spike_severities(seeded) == ["caution"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["spike.caution_pct", "ten"], "[spike] caution_pct: expected a number, got 'ten'"),
+    (["spike.window_days", "7.5"], "[spike] window_days: expected a whole number"),
+    (["spike.message", "1"], "[spike] message: not overridable"),
+    (["sprint.caution_pct", "1"], "unknown rule 'sprint'"),
+    (["spike.caution_pct", "40"], "high_pct: must be above caution_pct"),
+    (["spike", "1"], "expected RULE.KEY"),
+])
+def test_bad_own_thresholds_are_refused_and_nothing_is_stored(
+        seeded: str, args: list[str], message: str) -> None:
+    result = loadmon(seeded, "rules", "set", *args, "-a", "ann", ok=False)
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output
+    store = Store.open(seeded)
+    try:
+        assert store.rule_overrides("ann") == {}
+    finally:
+        store.close()
+
+
+def test_an_implausible_run_is_left_out_and_said_so(seeded: str) -> None:
+    # 300 km (a unit slip for 30 km?) the day after the log's last run
+    day = (LONG_RUN + timedelta(weeks=1, days=1)).isoformat()
+    loadmon(seeded, "log", "add", "run", "--date", day, "--distance", "300km",
+            "--duration", "180", "-a", "ann")
+    flags = json.loads(run(seeded, "--json", "--as-of", NOW, "-a", "ann").output)
+    on_day = [f for f in flags if f["date"] == day]
+    assert [(f["rule"], f["severity"], f["value"]) for f in on_day] == [
+        ("data_check", "info", 300.0)]
+    assert "left out of the load rules" in on_day[0]["message"]
+    weeks = json.loads(loadmon(seeded, "week", "--json", "--as-of", NOW, "-a", "ann").output)
+    assert max(w["long_run_km"] for w in weeks) == 15.0  # the 300 km run counts nowhere

@@ -33,13 +33,15 @@ def session(day: date, km: float | None, kind: str = "run", shoe: str | None = "
     return {
         "athlete": athlete, "tz": tz, "shoe": shoe if kind == "run" else None,
         "start_utc": local.tz_convert("UTC"), "kind": kind,
-        "distance_m": None if km is None else km * 1000.0, "duration_s": 3600.0,
+        "distance_m": None if km is None else km * 1000.0,
+        "duration_s": 3600.0 if km is None else km * 360.0,  # 6 min/km
         "surface": surface if kind == "run" else None,
     }
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
-    cols = ["athlete", "tz", "shoe", "start_utc", "kind", "distance_m", "duration_s", "surface"]
+    cols = ["athlete", "tz", "shoe", "start_utc", "kind", "distance_m", "duration_s", "surface",
+            "cadence_spm"]
     df = pd.DataFrame(rows, columns=cols)
     df["start_utc"] = pd.to_datetime(df["start_utc"], utc=True)
     return df
@@ -84,6 +86,7 @@ def test_every_rule_of_the_design_is_in_the_packaged_defaults() -> None:
     assert set(RULES) == set(RULE_IDS) == {
         "spike", "weekly_ramp", "acwr", "fitness", "monotony", "shoe_rotation", "shoe_wear",
         "surface_mix", "surface_spike", "strength", "pain", "pain_referral", "cadence",
+        "data_check",
     }
     spike = RULES["spike"]
     assert spike.thresholds == {"window_days": 30, "caution_pct": 10.0, "high_pct": 30.0,
@@ -228,6 +231,57 @@ def test_one_shoe_on_one_surface_raises_rotation_and_surface_flags() -> None:
     assert "Peg" in got["shoe_rotation"].message
     assert "road" in got["surface_mix"].message
     assert {f.rule for f in flags_of(varied(8))} == {"spike"}
+
+
+def test_a_long_first_run_on_a_surface_raises_the_surface_spike_not_the_spike() -> None:
+    rows = steady(8)  # road: 8 km runs and 12 km long runs
+    for w in range(4, 8):  # and an 8 km trail run every Wednesday for a month
+        rows.append(session(MONDAY + timedelta(weeks=w, days=2), 8.0, surface="trail"))
+    day = MONDAY + timedelta(weeks=8, days=2)
+    rows.append(session(day, 12.0, surface="trail"))  # no longer than the road long runs
+    found = [f for f in flags_of(rows) if f.date == day and "spike" in f.rule]
+    assert [(f.rule, f.severity, f.value, f.threshold) for f in found] == [
+        ("surface_spike", "caution", pytest.approx(50.0), 30.0)]
+    assert "12.0 km run on trail" in found[0].message and "(8.0 km)" in found[0].message
+    # the same run on road is an ordinary run
+    rows[-1] = session(day, 12.0, surface="road")
+    assert [f for f in flags_of(rows) if f.date == day and "spike" in f.rule] == []
+
+
+def cadence_runs(speeds_m_s: list[float], cadences: list[float], start: date = MONDAY,
+                 every_days: int = 2) -> list[dict]:
+    rows = []
+    for i, (v, c) in enumerate(zip(speeds_m_s, cadences, strict=True)):
+        r = session(start + timedelta(days=every_days * i), 8.0)
+        rows.append({**r, "duration_s": 8000.0 / v, "cadence_spm": c})
+    return rows
+
+
+def test_a_sustained_cadence_drop_raises_info_once() -> None:
+    base = cadence_runs([2.8] * 10, [172.0] * 10)
+    later = MONDAY + timedelta(days=20)
+    drop = cadence_runs([2.8] * 4, [162.0] * 4, start=later)  # -5.8 %
+    found = flags_of(base + drop, "cadence")
+    third = later + timedelta(days=4)
+    assert [(f.date, f.severity) for f in found] == [(third, "info")]
+    assert found[0].value == pytest.approx(100 * 10 / 172)
+    assert "retraining" not in found[0].message
+    # two low runs are not sustained; a drop of 5 % exactly is not above 5 %
+    assert flags_of(base + drop[:2], "cadence") == []
+    assert flags_of(base + cadence_runs([2.8] * 4, [172 * 0.95] * 4, start=later),
+                    "cadence") == []
+    # with knee pain logged, the message adds the retraining target
+    knee = pains("ann", PainEntry(later, 3, site="knee"))
+    assert "raising your cadence by 5-10 %" in flags_of(base + drop, "cadence",
+                                                         pain=knee)[0].message
+
+
+def test_slower_runs_with_a_lower_cadence_are_no_drop() -> None:
+    # cadence rises with speed (130 + 15 spm per m/s): slow runs sit on the same line
+    speeds = [2.5, 3.5, 3.0, 2.7, 3.3, 2.9, 3.1, 2.6, 3.4, 3.2]
+    base = cadence_runs(speeds, [130 + 15 * v for v in speeds])
+    slow = cadence_runs([2.0] * 4, [160.0] * 4, start=MONDAY + timedelta(days=20))
+    assert flags_of(base + slow, "cadence") == []
 
 
 def test_rotation_needs_three_runs_a_week() -> None:
@@ -415,15 +469,17 @@ def _key(flags: list[Flag], rules: set[str]) -> list[tuple]:
     return sorted((f.rule, f.date, f.severity) for f in flags if f.rule in rules)
 
 
-RATIO_RULES = {"spike", "weekly_ramp", "shoe_rotation", "surface_mix"}
-NO_BASE = merge_overrides(RULES, {"weekly_ramp": {"min_base_km": 0.0}})
+RATIO_RULES = {"spike", "weekly_ramp", "shoe_rotation", "surface_mix", "surface_spike"}
+# The ramp base and the plausibility limits are absolute: without them these rules are
+# pure ratios.
+NO_BASE = merge_overrides(RULES, {"weekly_ramp": {"min_base_km": 0.0},
+                                  "data_check": {"max_run_km": 1e9, "max_speed_m_s": 1e9}})
 
 
 @PROPS
 @given(rows=run_logs(), factor=st.floats(min_value=0.05, max_value=20.0))
 def test_scaling_every_distance_changes_no_ratio_flag(rows: list[dict], factor: float) -> None:
     scaled = [{**r, "distance_m": r["distance_m"] * factor} for r in rows]
-    # The ramp's 10 km base is absolute: without it the ramp is a pure ratio too.
     before = flags_of(rows, rules=NO_BASE)
     after = flags_of(scaled, rules=NO_BASE)
     assert _key(after, RATIO_RULES) == _key(before, RATIO_RULES)
@@ -460,7 +516,8 @@ def test_boundaries_are_exact(ceiling_m: int, tier: tuple[str, int], factor: flo
                             (ceiling_m * (100 + pct) / 100 + 1, [severity])):
         rows = [session(MONDAY + timedelta(days=d), ceiling_m * factor / 1000) for d in (0, 30)]
         rows.append(session(MONDAY + timedelta(days=40), run_m * factor / 1000))
-        got = [f.severity for f in severe(flags_of(rows, "spike"))]
+        # NO_BASE: scaled runs may be longer than a plausible run; the ratio is the point
+        got = [f.severity for f in severe(flags_of(rows, "spike", rules=NO_BASE))]
         assert got == expected, (run_m, ceiling_m)
 
 

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from loadmon.store import Conflict, NotFound, Store, resolve_url
+from loadmon.store.engine import create_store_engine, migrate
 from loadmon.store.schema import Base
 from loadmon.types import InvalidValue, PainEntry, Session
 
@@ -24,7 +25,30 @@ def test_migrations_match_the_models(store: Store) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
+
+
+def test_a_log_made_before_rule_overrides_upgrades_and_keeps_its_rows(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = create_store_engine(url)
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO athletes (name, tz, created_utc) "
+                          "VALUES ('Ann', 'UTC', '2026-01-01 00:00:00')"))
+    engine.dispose()
+    store = Store.open(url)  # migrates to the newest revision
+    try:
+        assert [a.name for a in store.athletes()] == ["Ann"]
+        store.set_rule_override("Ann", "spike", "caution_pct", "15.0")
+        store.set_rule_override("Ann", "spike", "caution_pct", "12.5")  # replaces
+        store.set_rule_override("Ann", "spike", "window_days", "28")
+        assert store.rule_overrides("Ann") == {
+            "spike": {"caution_pct": "12.5", "window_days": "28"}}
+        assert store.unset_rule_override("Ann", "spike", "window_days")
+        assert not store.unset_rule_override("Ann", "spike", "window_days")
+        assert store.rule_overrides("Ann") == {"spike": {"caution_pct": "12.5"}}
+    finally:
+        store.close()
 
 
 def test_sqlite_file_uses_wal(tmp_path) -> None:

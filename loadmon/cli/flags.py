@@ -6,54 +6,23 @@ A thin layer: it reads the log from the store and calls the pure core
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
 import click
-import pandas as pd
 from rich.table import Table
 
-from loadmon.cli.common import app, console, json_option, print_json, today_local
-from loadmon.models.flags import SHOE_COLUMNS, Flag, evaluate, pain_frame
+from loadmon.cli.common import app, athlete_option, console, json_option, print_json
+from loadmon.cli.model import assess_athlete, parse_date, rules_file_option, rules_for
+from loadmon.models.flags import Flag
 from loadmon.models.rules import (
     RULE_IDS,
     SEVERITIES,
     RuleSet,
-    default_rules,
     merge_overrides,
-    parse_override_file,
+    parse_value,
 )
 from loadmon.store import Store
-from loadmon.types import InvalidValue
-
-
-def _date(name: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidValue(name, f"{text!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _rules(path: Path | None) -> tuple[RuleSet, dict[str, RuleSet]]:
-    """Return the default rules with a ``--rules`` file's overrides: everyone's, per athlete."""
-    rules = default_rules()
-    if path is None:
-        return rules, {}
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{path}: cannot read ({exc})") from None
-    try:
-        common, athletes = parse_override_file(text, str(path))
-        rules = merge_overrides(rules, common, str(path))
-        own = {name: merge_overrides(rules, table, f"{path} (athlete {name!r})")
-               for name, table in athletes.items()}
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    return rules, own
 
 
 def collect_flags(
@@ -83,16 +52,10 @@ def collect_flags(
     list of Flag
         The flags.
     """
-    rules, own = _rules(rules_file)
     who = [store.athlete(athlete)] if athlete is not None else store.athletes()
     flags: list[Flag] = []
     for info in who:
-        shoes = pd.DataFrame([{**asdict(s), "athlete": info.name} for s in store.shoes(info)],
-                             columns=[*SHOE_COLUMNS, "model", "distance_km", "runs"])
-        flags += evaluate(
-            store.sessions_frame([info.name]), pain_frame({info.name: store.pain(info)}),
-            shoes, rules, as_of=as_of or today_local(info.tz), athlete_rules=own,
-        )
+        flags += assess_athlete(store, info, as_of, rules_file).flags
     if since is not None:
         flags = [f for f in flags if f.date >= since]
     flags.sort(key=lambda f: f.date, reverse=True)  # stable: per-athlete order kept on a date
@@ -104,10 +67,7 @@ def collect_flags(
               help="Only flags on or after this local date (YYYY-MM-DD).")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Check the log as it was on this local date (default: today).")
-@click.option("--rules", "rules_file", default=None,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML file overriding thresholds: [spike] caution_pct = 15, or "
-                   "[athletes.NAME.spike] for one athlete.")
+@rules_file_option
 @click.option("--athlete", "-a", default=None, envvar="LOADMON_ATHLETE",
               help="Only this athlete (default: every athlete in the log).")
 @json_option
@@ -115,8 +75,8 @@ def collect_flags(
 def flags(ctx: click.Context, since: str | None, as_of: str | None, rules_file: Path | None,
           athlete: str | None, as_json: bool) -> None:
     """Show the flags of the load rules, newest first: spikes, ramps, shoes, surfaces, pain."""
-    found = collect_flags(app(ctx).store, athlete, _date("since", since), _date("as-of", as_of),
-                          rules_file)
+    found = collect_flags(app(ctx).store, athlete, parse_date("since", since),
+                          parse_date("as-of", as_of), rules_file)
     if as_json:
         print_json([f.to_dict() for f in found])
         return
@@ -164,15 +124,24 @@ def rule_records(ruleset: RuleSet) -> list[dict[str, object]]:
     return out
 
 
-@click.command("rules")
+@click.group("rules", invoke_without_command=True)
 @click.option("--rules", "rules_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML file overriding thresholds (shown merged over the defaults).")
+@click.option("--athlete", "-a", default=None, envvar="LOADMON_ATHLETE",
+              help="Show this athlete's rules, with their own thresholds (loadmon rules set).")
 @json_option
-def rules_command(rules_file: Path | None, as_json: bool) -> None:
-    """Show every load rule: id, thresholds and windows, severities, evidence and its strength."""
-    ruleset, _ = _rules(rules_file)
-    records = rule_records(ruleset)
+@click.pass_context
+def rules_command(ctx: click.Context, rules_file: Path | None, athlete: str | None,
+                  as_json: bool) -> None:
+    """Show every load rule: id, thresholds and windows, severities, evidence and its strength.
+
+    `loadmon rules set` and `loadmon rules unset` keep an athlete's own thresholds.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    who = app(ctx).store.athlete(athlete) if athlete is not None else None
+    records = rule_records(rules_for(app(ctx).store, who, rules_file))
     if as_json:
         print_json(records)
         return
@@ -185,6 +154,47 @@ def rules_command(rules_file: Path | None, as_json: bool) -> None:
                       " / ".join(str(s).replace("_", " ") for s in r["severities"]),  # type: ignore[union-attr]
                       f"{r['evidence']} ({r['strength']})")
     console().print(table)
+
+
+def _rule_key(text: str) -> tuple[str, str]:
+    rule, dot, key = text.partition(".")
+    if not dot or not rule or not key:
+        raise click.BadParameter(f"{text!r}: expected RULE.KEY, e.g. spike.caution_pct")
+    return rule, key
+
+
+@rules_command.command("set")
+@click.argument("rule_key", metavar="RULE.KEY")
+@click.argument("value")
+@athlete_option
+@click.pass_context
+def rules_set(ctx: click.Context, rule_key: str, value: str, athlete: str | None) -> None:
+    """Keep an athlete's own threshold: loadmon rules set spike.caution_pct 15."""
+    store = app(ctx).store
+    who = store.athlete(athlete)
+    rule, key = _rule_key(rule_key)
+    source = f"athlete {who.name!r}"
+    try:
+        number = parse_value(value, f"{source}: [{rule}] {key}")
+        merge_overrides(rules_for(store, who, None), {rule: {key: number}}, source)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    store.set_rule_override(who, rule, key, repr(number))
+    click.echo(f"{who.name}: {rule}.{key} = {number!r}")
+
+
+@rules_command.command("unset")
+@click.argument("rule_key", metavar="RULE.KEY")
+@athlete_option
+@click.pass_context
+def rules_unset(ctx: click.Context, rule_key: str, athlete: str | None) -> None:
+    """Go back to the default of a threshold for an athlete."""
+    store = app(ctx).store
+    who = store.athlete(athlete)
+    rule, key = _rule_key(rule_key)
+    if not store.unset_rule_override(who, rule, key):
+        raise click.ClickException(f"{who.name}: {rule}.{key} has no own value")
+    click.echo(f"{who.name}: {rule}.{key} back to the default")
 
 
 def register(cli: click.Group) -> None:

@@ -3,11 +3,12 @@
 Pure pandas: a sessions frame (as `loadmon.store.Store.sessions_frame` returns
 it), a pain frame and a shoes frame in, a list of `Flag` out. No I/O.
 
-Implemented rules (see `IMPLEMENTED_RULES`): ``spike``, ``weekly_ramp``,
-``acwr``, ``fitness``, ``monotony``, ``shoe_rotation``, ``shoe_wear``,
-``surface_mix``, ``strength``, ``pain`` and ``pain_referral``. The other rules
-of DESIGN.md section 4 (``surface_spike``, ``cadence``) are defined in the
-rules file but raise no flags yet.
+Every rule of DESIGN.md section 4 (see `IMPLEMENTED_RULES`): ``spike``,
+``weekly_ramp``, ``acwr``, ``fitness``, ``monotony``, ``shoe_rotation``,
+``shoe_wear``, ``surface_mix``, ``surface_spike``, ``strength``, ``pain``,
+``pain_referral``, ``cadence``, and the ``data_check`` of implausible sessions
+(`loadmon.models.log`). The rules file documents each rule's decisions
+(new logs, breaks, what counts) next to its thresholds.
 
 Session-load rules (`loadmon.models.load` computes the models):
 
@@ -56,9 +57,11 @@ Decisions on the single-run spike rule:
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -66,8 +69,8 @@ import numpy as np
 import pandas as pd
 
 from loadmon.models.load import daily_load
+from loadmon.models.log import PAIN_COLUMNS, SHOE_COLUMNS, PreparedLog, prepare_log
 from loadmon.models.rules import SEVERITIES, Rule, RuleSet
-from loadmon.models.weekly import local_dates
 from loadmon.types import PainEntry
 
 #: Tolerance of threshold comparisons, in the threshold's unit (% points, km, score):
@@ -77,13 +80,8 @@ EPS = 1e-6
 #: Rules that raise flags in this version.
 IMPLEMENTED_RULES: tuple[str, ...] = (
     "spike", "weekly_ramp", "acwr", "monotony", "shoe_rotation", "shoe_wear", "surface_mix",
-    "strength", "pain", "pain_referral",
+    "surface_spike", "strength", "pain", "pain_referral", "cadence", "data_check",
 )
-
-#: Columns of the pain frame (one row a `loadmon.types.PainEntry` of an athlete).
-PAIN_COLUMNS: tuple[str, ...] = ("athlete", "date_local", "score", "when", "site", "notes")
-#: Columns of the shoes frame (one row a shoe of an athlete).
-SHOE_COLUMNS: tuple[str, ...] = ("athlete", "name", "start_km", "retire_km", "retired")
 
 #: The JSON keys of a flag, in order.
 FLAG_KEYS: tuple[str, ...] = (
@@ -112,12 +110,22 @@ class Flag:
         What was measured, in `unit`.
     threshold : float or None
         What it was compared with, in `unit`.
-    message : str
-        What a runner reads.
+    template : str
+        The rule's message, with ``{placeholders}``.
+    fields : Mapping[str, Any]
+        The values of the placeholders this flag measured.
+    defaults : Mapping[str, Any]
+        The rule's values (thresholds, windows), for the other placeholders.
     evidence : str
         The evidence with its strength in parentheses.
     unit : str
         Unit of `value` and `threshold` (``%``, ``km``, ``/10``, ``per week``, ``days``).
+
+    Notes
+    -----
+    `message` is written from `template` and `fields` when it is read: a log
+    of years raises thousands of flags, and most are filtered out (``--since``)
+    before anyone reads them.
     """
 
     athlete: str
@@ -126,9 +134,16 @@ class Flag:
     date: date
     value: float | None
     threshold: float | None
-    message: str
+    template: str = field(repr=False)
+    fields: Mapping[str, Any] = field(repr=False)
+    defaults: Mapping[str, Any] = field(repr=False)
     evidence: str
     unit: str = ""
+
+    @property
+    def message(self) -> str:
+        """What a runner reads: the rule's message with this flag's values."""
+        return self.template.format_map(ChainMap(self.fields, self.defaults))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the flag as JSON-ready data with exactly the `FLAG_KEYS`.
@@ -205,110 +220,134 @@ def evaluate(
     list of Flag
         Newest first; on one date the most severe first.
     """
-    pain = _empty_pain() if pain_frame is None else pain_frame
-    shoes = pd.DataFrame(columns=list(SHOE_COLUMNS)) if shoes_frame is None else shoes_frame
+    groups = split_log(sessions_frame, pain_frame, shoes_frame, rules, as_of, athlete_rules)
+    return merge_flags([flags_of(log, ruleset) for ruleset, log in groups])
+
+
+def merge_flags(parts: Sequence[list[Flag]]) -> list[Flag]:
+    """Merge lists of flags, each newest first, into one list newest first.
+
+    Parameters
+    ----------
+    parts : sequence of list of Flag
+        Lists sorted as `flags_of` returns them.
+
+    Returns
+    -------
+    list of Flag
+        All of them, newest first; on one date the most severe first.
+    """
+    found = [p for p in parts if p]
+    if len(found) <= 1:
+        return list(found[0]) if found else []
+    return list(heapq.merge(*found, key=newest_first, reverse=True))
+
+
+def newest_first(flag: Flag) -> tuple[date, int]:
+    """Return the sort key of flags, newest first when sorted in reverse: date, severity.
+
+    Parameters
+    ----------
+    flag : Flag
+        A flag.
+
+    Returns
+    -------
+    tuple of (datetime.date, int)
+        Its date and the rank of its severity.
+    """
+    return flag.date, _RANK[flag.severity]
+
+
+def split_log(
+    sessions_frame: pd.DataFrame,
+    pain_frame: pd.DataFrame | None,
+    shoes_frame: pd.DataFrame | None,
+    rules: RuleSet,
+    as_of: date | None = None,
+    athlete_rules: Mapping[str, RuleSet] | None = None,
+) -> list[tuple[RuleSet, PreparedLog]]:
+    """Prepare a log once per rule set: the athletes with their own rules, then the others.
+
+    Parameters
+    ----------
+    sessions_frame, pain_frame, shoes_frame, rules, as_of, athlete_rules
+        As for `evaluate`.
+
+    Returns
+    -------
+    list of (RuleSet, PreparedLog)
+        Each rule set with the prepared log of its athletes (see
+        `loadmon.models.log.prepare_log`).
+    """
+    pain = pain_frame if pain_frame is not None else pd.DataFrame(columns=list(PAIN_COLUMNS))
+    shoes = shoes_frame if shoes_frame is not None else pd.DataFrame(columns=list(SHOE_COLUMNS))
     own = dict(athlete_rules or {})
-    groups: list[tuple[RuleSet, pd.Series, pd.Series, pd.Series]] = []
-    for name, ruleset in own.items():
-        groups.append((ruleset, sessions_frame["athlete"] == name, pain["athlete"] == name,
-                       shoes["athlete"] == name))
     others = list(own)
-    groups.append((rules, ~sessions_frame["athlete"].isin(others), ~pain["athlete"].isin(others),
-                   ~shoes["athlete"].isin(others)))
-    flags: list[Flag] = []
-    for ruleset, s_mask, p_mask, sh_mask in groups:
-        flags += _evaluate(sessions_frame[s_mask], pain[p_mask], shoes[sh_mask], ruleset, as_of)
-    flags.sort(key=lambda f: (f.date, _RANK[f.severity]), reverse=True)
-    return flags
+    groups = [(ruleset, [name]) for name, ruleset in own.items()]
+    out: list[tuple[RuleSet, PreparedLog]] = []
+    for ruleset, names in [*groups, (rules, None)]:
+        def pick(frame: pd.DataFrame, names: list[str] | None = names) -> pd.DataFrame:
+            if names is None:
+                return frame[~frame["athlete"].isin(others)] if others else frame
+            return frame[frame["athlete"].isin(names)]
+        out.append((ruleset, prepare_log(pick(sessions_frame), pick(pain), pick(shoes),
+                                         ruleset["data_check"], as_of)))
+    return out
 
 
-def _empty_pain() -> pd.DataFrame:
-    return pd.DataFrame({
-        "athlete": pd.Series(dtype=object), "date_local": pd.Series(dtype="datetime64[ns]"),
-        "score": pd.Series(dtype="float64"), "when": pd.Series(dtype=object),
-        "site": pd.Series(dtype=object), "notes": pd.Series(dtype=object),
-    })
+def flags_of(log: PreparedLog, rules: RuleSet,
+             daily: pd.DataFrame | None = None) -> list[Flag]:
+    """Evaluate the implemented rules on a prepared log; return its flags, newest first.
 
+    Parameters
+    ----------
+    log : PreparedLog
+        The log (see `loadmon.models.log.prepare_log`).
+    rules : RuleSet
+        The rules.
+    daily : pandas.DataFrame or None
+        The log's daily load (`loadmon.models.load.daily_load` up to
+        ``log.until``), when already computed.
 
-def _evaluate(
-    sessions: pd.DataFrame, pain: pd.DataFrame, shoes: pd.DataFrame, rules: RuleSet,
-    as_of: date | None,
-) -> list[Flag]:
-    sess = _prepare_sessions(sessions)
-    pain = _prepare_pain(pain)
-    until = _as_of(sess, pain, shoes, as_of)
-    sess = sess[sess["day"] <= _end(sess["athlete"], until)]
-    pain = pain[pain["date_local"] <= _end(pain["athlete"], until)]
+    Returns
+    -------
+    list of Flag
+        Newest first; on one date the most severe first.
+    """
+    sess, pain, until = log.sessions, log.pain, log.until
     runs = sess[sess["is_run"]]
     spike, ramp = rules["spike"], rules["weekly_ramp"]
     pad = max(spike["window_days"], spike["break_window_days"], 2 * ramp["window_days"])
     days = _daily_runs(runs, until, pad_days=pad)
-    load = daily_load(sess, rules, until) if not sess.empty else None
-    return [
-        *_spike(days, rules["spike"]),
+    if daily is None and not sess.empty:
+        daily = daily_load(sess, rules, until)
+    spikes = _spike(days, rules["spike"])
+    # The single-run spike leads: a run it flags is not flagged again for its surface.
+    spiked = {(f.athlete, f.date) for f in spikes if f.severity != "info"}
+    flags = [
+        *_data_check(log.excluded, rules["data_check"]),
+        *spikes,
         *_weekly_ramp(days, rules["weekly_ramp"]),
-        *([] if load is None else [
-            *_acwr(load, until, rules["acwr"]),
-            *_monotony(load, rules["monotony"]),
+        *([] if daily is None or daily.empty else [
+            *_acwr(daily, rules["acwr"]),
+            *_monotony(daily, rules["monotony"]),
         ]),
         *_shoe_rotation(runs, until, rules["shoe_rotation"]),
-        *_shoe_wear(runs, shoes, until, rules["shoe_wear"]),
+        *_shoe_wear(runs, log.shoes, until, rules["shoe_wear"]),
         *_surface_mix(runs, until, rules["surface_mix"]),
+        *(f for f in _surface_spike(runs, until, rules["surface_spike"])
+          if (f.athlete, f.date) not in spiked),
+        *_cadence(runs, pain, rules["cadence"]),
         *_strength(sess, until, rules["strength"]),
         *_pain(pain, rules["pain"]),
         *_pain_referral(pain, rules["pain_referral"]),
     ]
+    flags.sort(key=newest_first, reverse=True)
+    return flags
 
 
-# --- preparation ------------------------------------------------------------------------------
-
-
-def _prepare_sessions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sessions with their local day, km, and whether they count as a run."""
-    cols = ["athlete", "kind", "shoe", "surface", "start_utc",
-            *(c for c in ("duration_s", "rpe") if c in frame)]
-    if frame.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        out["day"] = pd.Series(dtype="datetime64[ns]")
-        out["km"] = pd.Series(dtype="float64")
-        out["is_run"] = pd.Series(dtype=bool)
-        return out
-    out = frame[cols].copy()
-    out["day"] = local_dates(frame).astype("datetime64[ns]")
-    out["km"] = pd.to_numeric(frame["distance_m"], errors="coerce").astype("float64") / 1000.0
-    # A run without a distance (or of 0 km) cannot be compared: excluded from the run rules.
-    out["is_run"] = (out["kind"] == "run") & (out["km"] > 0)
-    return out.sort_values(["athlete", "start_utc"], kind="stable")
-
-
-def _prepare_pain(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.loc[:, list(PAIN_COLUMNS)].copy()
-    out["date_local"] = pd.to_datetime(out["date_local"]).astype("datetime64[ns]")
-    out["score"] = out["score"].astype("float64")
-    out["site"] = out["site"].fillna("").astype(str).str.strip().str.lower()
-    out["notes"] = out["notes"].fillna("").astype(str)
-    return out.sort_values(["athlete", "date_local"], kind="stable")
-
-
-def _as_of(
-    sess: pd.DataFrame, pain: pd.DataFrame, shoes: pd.DataFrame, as_of: date | None
-) -> pd.Series:
-    """Each athlete's evaluation date (a naive midnight timestamp)."""
-    last = pd.concat([
-        sess.groupby("athlete")["day"].max(), pain.groupby("athlete")["date_local"].max(),
-    ]).groupby(level=0).max()
-    names = sorted(set(last.index) | set(shoes["athlete"]))
-    if as_of is not None:
-        last = pd.Series(pd.Timestamp(as_of), index=pd.Index(names, name="athlete"))
-    return last.reindex(names).astype("datetime64[ns]")
-
-
-def _end(athlete: pd.Series, until: pd.Series) -> pd.Series:
-    """Return each row's evaluation date, aligned with `athlete`."""
-    at = until.index.get_indexer(athlete.to_numpy())
-    end = until.to_numpy()[at]
-    end[at < 0] = np.datetime64("NaT")
-    return pd.Series(end, index=athlete.index, dtype="datetime64[ns]")
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _daily_runs(runs: pd.DataFrame, until: pd.Series, pad_days: int) -> pd.DataFrame:
@@ -358,21 +397,45 @@ def _tier(change: pd.Series, rule: Rule) -> pd.Series:
 def _flag(rule: Rule, athlete: str, day: Any, severity: str, value: float | None,
           threshold: float | None, unit: str, message_key: str = "message",
           **fields: Any) -> Flag:
-    values = {**rule.values, **fields}
     return Flag(
-        athlete=str(athlete), rule=rule.id, severity=severity, date=pd.Timestamp(day).date(),
+        athlete=str(athlete), rule=rule.id, severity=severity,
+        date=day.date() if isinstance(day, pd.Timestamp) else pd.Timestamp(day).date(),
         value=None if value is None else float(value),
         threshold=None if threshold is None else float(threshold),
-        message=rule[message_key].format(**values), evidence=rule.evidence_text(), unit=unit,
+        template=rule[message_key], fields=fields, defaults=rule.values,
+        evidence=rule.evidence_text(), unit=unit,
     )
 
 
-def _in_window(day: pd.Series, athlete: pd.Series, until: pd.Series, days: int) -> pd.Series:
-    end = _end(athlete, until)
-    return (day <= end) & (day > end - pd.Timedelta(days=days))
+def _in_window(frame: pd.DataFrame, days: int) -> pd.Series:
+    """Whether each row's ``day`` lies in the `days` days ending on its ``end``."""
+    end = frame["end"]
+    return (frame["day"] <= end) & (frame["day"] > end - pd.Timedelta(days=days))
 
 
 # --- the rules --------------------------------------------------------------------------------
+
+
+def _data_check(excluded: pd.DataFrame, rule: Rule) -> list[Flag]:
+    """Flag the sessions `loadmon.models.log.prepare_log` left out, and why (info)."""
+    flags: list[Flag] = []
+    for r in excluded.itertuples():
+        when = r.day.date().isoformat()
+        if r.reason == "distance":
+            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.km, r.limit, "km",
+                               distance_km=r.km, date=when))
+        elif r.reason == "speed":
+            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.value, r.limit, "m/s",
+                               "message_speed", distance_km=r.km, date=when,
+                               speed_m_s=r.value))
+        else:
+            def local(t: pd.Timestamp, tz: str = r.tz) -> str:
+                return t.tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.value / 60.0,
+                               r.limit / 60.0, "min", "message_overlap", kind=r.kind,
+                               time=local(r.start_utc), other_time=local(r.other_utc),
+                               overlap_min=r.value / 60.0))
+    return flags
 
 
 def _spike(days: pd.DataFrame, rule: Rule) -> list[Flag]:
@@ -444,14 +507,14 @@ def _weekly_ramp(days: pd.DataFrame, rule: Rule) -> list[Flag]:
     ]
 
 
-def _at_end(load: pd.DataFrame, until: pd.Series) -> pd.DataFrame:
-    """Each athlete's row of the evaluation date."""
-    return load[load["day"] == _end(load["athlete"], until)]
+def _at_end(load: pd.DataFrame) -> pd.DataFrame:
+    """Each athlete's last row of the daily load: the evaluation date."""
+    return load[load["history_days"].shift(-1, fill_value=0).to_numpy() == 0]
 
 
-def _acwr(load: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
+def _acwr(load: pd.DataFrame, rule: Rule) -> list[Flag]:
     """Context: the EWMA acute:chronic ratio on the evaluation date, outside the low-high band."""
-    now = _at_end(load, until)
+    now = _at_end(load)
     ratio = now["acwr_ewma"]
     bands = [(ratio > rule["very_high_band"] + EPS, "very_high_band", "above"),
              (ratio > rule["high_band"] + EPS, "high_band", "above"),
@@ -508,7 +571,7 @@ def _monotony(load: pd.DataFrame, rule: Rule) -> list[Flag]:
 def _shoe_rotation(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
     """Share of the last 30 days' runs (with a shoe logged) in the main pair."""
     w = rule["window_days"]
-    recent = runs[runs["shoe"].notna() & _in_window(runs["day"], runs["athlete"], until, w)]
+    recent = runs[runs["shoe"].notna() & _in_window(runs, w)]
     if recent.empty:
         return []
     counts = recent.groupby(["athlete", "shoe"]).size()
@@ -565,7 +628,7 @@ def _surface_mix(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]
     """Share of the last 4 weeks' run distance (with a surface logged) on one surface."""
     w = rule["window_days"]
     recent = runs[runs["surface"].notna()
-                  & _in_window(runs["day"], runs["athlete"], until, w)]
+                  & _in_window(runs, w)]
     if recent.empty:
         return []
     km = recent.groupby(["athlete", "surface"])["km"].sum()
@@ -579,6 +642,88 @@ def _surface_mix(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]
     ]
 
 
+def _surface_spike(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
+    """Each day's longest run on a surface against the longest on it in the prior 30 days.
+
+    The single-run spike per (athlete, surface): the same grid of days, keyed by
+    athlete and surface, so the same rolling windows serve.
+    """
+    on = runs[runs["surface"].notna()]
+    if on.empty:
+        return []
+    window = rule["window_days"]
+    athlete = on["athlete"].astype(str).to_numpy()
+    key = pd.Series(athlete, index=on.index) + "\x1f" + on["surface"].astype(str)
+    first_run = runs.groupby("athlete", observed=True)["day"].min()
+    until_key = pd.Series(until.reindex(athlete).to_numpy(), index=key.to_numpy())
+    days = _daily_runs(on.assign(athlete=key), until_key[~until_key.index.duplicated()],
+                       pad_days=window)
+    parts = days["athlete"].str.split("\x1f", n=1)
+    name, surface = parts.str[0], parts.str[1]
+    ceiling = _rolling(days, "max_km", window, "max", shift=1)
+    history = (days["day"] - first_run.reindex(name).to_numpy()) // _DAY
+    checked = (days["max_km"] > 0) & (ceiling > 0) & (history >= rule["min_history_days"])
+    change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
+    tier = _tier(change, rule)
+    hit = days.assign(name=name, surface=surface, change=change, ceiling=ceiling,
+                      tier=tier)[checked & (tier != "")]
+    return [
+        _flag(rule, r.name, r.day, rule.severity, r.change, rule[f"{r.tier}_pct"], "%",
+              distance_km=r.max_km, surface=r.surface, ceiling_km=r.ceiling,
+              change_pct=r.change)
+        for r in hit.itertuples()
+    ]
+
+
+def _cadence(runs: pd.DataFrame, pain: pd.DataFrame, rule: Rule) -> list[Flag]:
+    """Flag a sustained cadence drop against the runner's own cadence-speed line.
+
+    For each run with a cadence: a least-squares line of cadence on speed over the
+    runner's runs with a cadence in the ``window_days`` before the last
+    ``sustained_runs`` runs (at least ``min_runs``; a flat line, their mean, when
+    their speeds barely differ), its value at the run's speed, and the drop below
+    it in %.
+    """
+    timed = runs[runs["cadence_spm"].notna() & (runs["duration_s"] > 0)]
+    if len(timed) < rule["min_runs"] + rule["sustained_runs"]:
+        return []
+    t = timed.assign(speed=timed["km"] * 1000.0 / timed["duration_s"],
+                     t=timed["start_utc"].dt.tz_convert(None))
+    t = t.assign(sx=t["speed"], sy=t["cadence_spm"], sxy=t["speed"] * t["cadence_spm"],
+                 sxx=t["speed"] ** 2, n=1.0)
+    sums = (t.set_index("t").groupby("athlete", observed=True, sort=False)[
+        ["n", "sx", "sy", "sxy", "sxx"]]
+        .rolling(f"{rule['window_days']}D", closed="left").sum()
+        .reset_index(level=0, drop=True))
+    sums.index = t.index  # rolling keeps each athlete's rows in their (time) order
+    # The baseline leaves out the last sustained_runs - 1 runs too: a drop in progress
+    # would otherwise pull the baseline down with it.
+    sums = sums.groupby(t["athlete"], observed=True).shift(rule["sustained_runs"] - 1)
+    n = sums["n"].fillna(0.0)
+    var = n * sums["sxx"] - sums["sx"] ** 2
+    # speeds within ~0.1 m/s of each other: no slope to fit, the mean serves
+    flat = var <= n * n * 0.01
+    slope = ((n * sums["sxy"] - sums["sx"] * sums["sy"]) / var.where(~flat)).fillna(0.0)
+    expected = (sums["sy"] - slope * sums["sx"]) / n.where(n > 0) + slope * t["speed"]
+    drop = ((expected - t["cadence_spm"]) / expected * 100.0).where(n >= rule["min_runs"])
+    below = (drop > rule["drop_pct"] + EPS).fillna(False)
+    run_no = below.groupby(t["athlete"], observed=True).cumsum()
+    reset = run_no.where(~below).groupby(t["athlete"], observed=True).ffill().fillna(0)
+    streak = run_no - reset
+    hit = t.assign(drop=drop, expected=expected)[streak == rule["sustained_runs"]]
+    flags: list[Flag] = []
+    sore = pain[pain["site"].isin(["knee", "hip"]) & (pain["score"] > 0)]
+    for r in hit.itertuples():
+        recent = sore[(sore["athlete"] == r.athlete) & (sore["date_local"] <= r.day)
+                      & (sore["date_local"] > r.day - pd.Timedelta(days=rule["window_days"]))]
+        retrain = "" if recent.empty else rule["message_retrain"].format_map(rule.values)
+        flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.drop, rule["drop_pct"], "%",
+                           change_pct=r.drop, runs=rule["sustained_runs"],
+                           cadence_spm=r.cadence_spm, expected_spm=r.expected,
+                           retrain_text=retrain))
+    return flags
+
+
 def _strength(sess: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
     """Strength sessions a week over the last 4 weeks, for athletes who run.
 
@@ -586,7 +731,7 @@ def _strength(sess: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
     like too little strength work).
     """
     w = rule["window_days"]
-    recent = sess[_in_window(sess["day"], sess["athlete"], until, w)]
+    recent = sess[_in_window(sess, w)]
     running = recent.loc[recent["is_run"], "athlete"].unique()
     first = sess.groupby("athlete")["day"].min()
     covered = first <= until.reindex(first.index) - pd.Timedelta(days=w - 1)

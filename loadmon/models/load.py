@@ -40,8 +40,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from loadmon.models.log import PreparedLog, local_dates, prepare_log
 from loadmon.models.rules import RuleSet, default_rules_text, parse_session_load
-from loadmon.models.weekly import local_dates
 from loadmon.types import SURFACES
 
 #: Columns of `session_loads`.
@@ -270,14 +270,13 @@ def weekly_load_table(
         Pain entries with ``athlete``, ``date_local``, ``score``, ``when``
         (see `loadmon.models.flags.pain_frame`); None for none.
     shoes : pandas.DataFrame or None
-        The athletes' shoes; accepted for symmetry with
-        `loadmon.models.flags.evaluate` (the main-shoe share counts the runs
-        logged with a shoe, whatever the shoe list holds).
+        The athletes' shoes (they extend no week: the main-shoe share counts
+        the runs logged with a shoe, whatever the shoe list holds).
     rules : RuleSet
         The rules: windows of ``acwr``, ``fitness`` and ``monotony``.
     as_of : datetime.date or None
-        The last day of every athlete's log (later sessions ignored; the weeks
-        run up to it); None: each athlete's last session day.
+        The last day of every athlete's log (later entries ignored; the weeks
+        run up to it); None: each athlete's last session or pain date.
     rpe_by_kind : Mapping[str, float] or None
         Default RPE per kind; None: `default_rpe`.
 
@@ -300,17 +299,44 @@ def weekly_load_table(
           logged (NaN when none); ``main_shoe`` and ``main_shoe_pct``: the pair
           of most of the week's runs with a shoe logged and its share of them;
         - ``worst_morning_pain``: the highest morning pain score of the week.
+
+        Sessions the ``data_check`` rule excludes (see `loadmon.models.log`)
+        count nowhere.
     """
-    del shoes  # see the docstring: the share is counted from the sessions
-    if sessions.empty:
+    log = prepare_log(sessions, pain, shoes, rules["data_check"], as_of)
+    return weekly_table(log, rules, rpe_by_kind=rpe_by_kind)
+
+
+def weekly_table(
+    log: PreparedLog,
+    rules: RuleSet,
+    daily: pd.DataFrame | None = None,
+    rpe_by_kind: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Return the weekly load table of a prepared log (see `weekly_load_table`).
+
+    Parameters
+    ----------
+    log : PreparedLog
+        The log (see `loadmon.models.log.prepare_log`).
+    rules : RuleSet
+        The rules.
+    daily : pandas.DataFrame or None
+        The log's `daily_load` up to ``log.until``, when already computed.
+    rpe_by_kind : Mapping[str, float] or None
+        Default RPE per kind; None: `default_rpe`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `WEEK_LOAD_COLUMNS`, as `weekly_load_table` describes them.
+    """
+    sess = log.sessions
+    if sess.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in WEEK_LOAD_COLUMNS})
-    day = local_dates(sessions)
-    sess = sessions.assign(day=day)
-    daily = daily_load(sess, rules, until=as_of, rpe_by_kind=rpe_by_kind)
-    sess = sess[sess["athlete"].isin(daily["athlete"].unique())]
-    if as_of is not None:
-        sess = sess[sess["day"] <= pd.Timestamp(as_of)]
-    daily["week_start"] = daily["day"] - pd.to_timedelta(daily["day"].dt.day_of_week, unit="D")
+    if daily is None:
+        daily = daily_load(sess, rules, until=log.until, rpe_by_kind=rpe_by_kind)
+    daily = daily.assign(week_start=_monday(daily["day"]))
     keys = ["athlete", "week_start"]
     weeks = daily.groupby(keys, sort=True)
     at_end = ["acwr_ewma", "acwr_uncoupled", "fitness_au", "fatigue_au", "form_au",
@@ -321,16 +347,12 @@ def weekly_load_table(
         "load_au": weeks["load_au"].sum(), "assumed_load_au": weeks["assumed_load_au"].sum(),
     }).join(last)
 
-    km = pd.to_numeric(sess["distance_m"], errors="coerce").astype("float64") / 1000.0
-    is_run = (sess["kind"] == "run").to_numpy()
-    ws = sess["day"] - pd.to_timedelta(sess["day"].dt.day_of_week, unit="D")
+    is_run = sess["is_run"].to_numpy()
     s = pd.DataFrame({
-        "athlete": sess["athlete"].to_numpy(), "week_start": ws.to_numpy(),
-        "run_km": np.where(is_run, km.fillna(0.0), 0.0), "is_run": is_run,
+        "athlete": sess["athlete"].to_numpy(), "week_start": _monday(sess["day"]).to_numpy(),
+        "run_km": np.where(is_run, sess["km"].to_numpy(), 0.0), "is_run": is_run,
         "is_strength": (sess["kind"] == "strength").to_numpy(),
-        "cross_min": np.where(sess["kind"] == "cross",
-                              pd.to_numeric(sess["duration_s"], errors="coerce")
-                              .astype("float64").fillna(0.0) / 60.0, 0.0),
+        "cross_min": np.where(sess["kind"] == "cross", sess["minutes"].fillna(0.0), 0.0),
     })
     g = s.groupby(keys)
     agg = pd.DataFrame({
@@ -368,12 +390,17 @@ def weekly_load_table(
         out = out.join(top["shoe"].rename("main_shoe"))
         out["main_shoe_pct"] = (top[0] / n * 100.0).reindex(out.index)
 
-    out["worst_morning_pain"] = _worst_morning_pain(pain).reindex(out.index)
+    out["worst_morning_pain"] = _worst_morning_pain(log.pain).reindex(out.index)
     out = out.reset_index()
     iso = out["week_start"].dt.isocalendar()
     out["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     out["week_start"] = out["week_start"].dt.date
     return out[list(WEEK_LOAD_COLUMNS)]
+
+
+def _monday(day: pd.Series) -> pd.Series:
+    """Return the Monday of each day's ISO week."""
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def _worst_morning_pain(pain: pd.DataFrame | None) -> pd.Series:
@@ -382,8 +409,7 @@ def _worst_morning_pain(pain: pd.DataFrame | None) -> pd.Series:
     if pain is None or pain.empty:
         return pd.Series(dtype="float64", index=index)
     morning = pain[pain["when"] == "morning"]
-    d = pd.to_datetime(morning["date_local"]).astype("datetime64[ns]")
-    ws = d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+    ws = _monday(pd.to_datetime(morning["date_local"]).astype("datetime64[ns]"))
     score = pd.to_numeric(morning["score"], errors="coerce").astype("float64")
     return score.groupby([morning["athlete"].to_numpy(), ws.to_numpy()]).max().rename_axis(
         ["athlete", "week_start"])

@@ -64,7 +64,7 @@ RULE_KEYS: dict[str, dict[str, str]] = {
     "shoe_rotation": {"window_days": "int", "share_pct": "float", "min_runs_per_week": "float"},
     "shoe_wear": {"default_limit_km": "float", "high_km": "float"},
     "surface_mix": {"window_days": "int", "share_pct": "float"},
-    "surface_spike": dict(_TIERS_PCT),
+    "surface_spike": {**_TIERS_PCT, "min_history_days": "int"},
     "strength": {"window_days": "int", "min_sessions_per_week": "float"},
     "pain": {"max_score": "float", "rising_entries": "int", "message_rising": "str"},
     "pain_referral": {
@@ -73,7 +73,14 @@ RULE_KEYS: dict[str, dict[str, str]] = {
         "red_flags": "list[str]", "message_duration": "str", "message_score": "str",
         "message_worsening": "str", "message_red_flag": "str",
     },
-    "cadence": {"drop_pct": "float", "retrain_min_pct": "float", "retrain_max_pct": "float"},
+    "cadence": {
+        "window_days": "int", "min_runs": "int", "sustained_runs": "int", "drop_pct": "float",
+        "retrain_min_pct": "float", "retrain_max_pct": "float", "message_retrain": "str",
+    },
+    "data_check": {
+        "max_run_km": "float", "max_speed_m_s": "float", "speed_check_min_km": "float",
+        "overlap_s": "float", "message_speed": "str", "message_overlap": "str",
+    },
 }
 
 #: Rule ids, the stable API, in the order of DESIGN.md section 4.
@@ -303,6 +310,59 @@ def merge_overrides(
             values[key] = _checked(source, rule_id, key, kind, value)
         merged[rule_id] = _rule(source, rule_id, values)
     return MappingProxyType(merged)
+
+
+def parse_value(text: str, source: str = "<value>") -> int | float:
+    """Read one threshold value as TOML reads it: ``15`` is whole, ``15.0`` and ``12.5`` are not.
+
+    Parameters
+    ----------
+    text : str
+        The value, e.g. from a command line.
+    source : str
+        What to name in the error message.
+
+    Returns
+    -------
+    int or float
+        The number (whether it suits the key is `merge_overrides`'s check).
+
+    Raises
+    ------
+    ValueError
+        Not a single number.
+    """
+    value: object = None
+    if "\n" not in text and "\r" not in text:
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{source}: expected a number, got {text!r}")
+    return value
+
+
+def parse_stored_overrides(
+    stored: Mapping[str, Mapping[str, str]], source: str
+) -> dict[str, dict[str, int | float]]:
+    """Turn stored overrides (rule id to key to TOML literal) into override tables.
+
+    Parameters
+    ----------
+    stored : Mapping
+        As `loadmon.store.Store.rule_overrides` returns them.
+    source : str
+        What to name in error messages (``athlete NAME``).
+
+    Returns
+    -------
+    dict
+        Rule id to key to number, for `merge_overrides`.
+    """
+    return {rule: {key: parse_value(text, f"{source}: [{rule}] {key}")
+                   for key, text in table.items()}
+            for rule, table in stored.items()}
 
 
 def parse_override_file(text: str, source: str) -> tuple[dict[str, Any], dict[str, Any]]:

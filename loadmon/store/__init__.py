@@ -2,10 +2,18 @@
 
 from loadmon.store.engine import data_dir, resolve_url
 from loadmon.store.errors import Conflict, NotFound, StoreError
-from loadmon.store.repo import DEFAULT_ATHLETE, AddOutcome, AthleteInfo, ShoeInfo, Store
+from loadmon.store.repo import (
+    DEFAULT_ATHLETE,
+    MODEL_COLUMNS,
+    AddOutcome,
+    AthleteInfo,
+    ShoeInfo,
+    Store,
+)
 
 __all__ = [
     "DEFAULT_ATHLETE",
+    "MODEL_COLUMNS",
     "AddOutcome",
     "AthleteInfo",
     "Conflict",

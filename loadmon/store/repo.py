@@ -21,7 +21,14 @@ from sqlalchemy.orm import sessionmaker
 
 from loadmon.store.engine import create_store_engine
 from loadmon.store.errors import Conflict, NotFound, StoreError
-from loadmon.store.schema import Athlete, PainRecord, Shoe, TrainingSession, UTCDateTime
+from loadmon.store.schema import (
+    Athlete,
+    PainRecord,
+    RuleOverride,
+    Shoe,
+    TrainingSession,
+    UTCDateTime,
+)
 from loadmon.types import InvalidValue, PainEntry, Session
 
 DEFAULT_ATHLETE = "me"
@@ -35,6 +42,12 @@ SESSION_COLUMNS = (
     "start_utc", "time_known", "duration_s", "distance_m", "distance_estimated", "kind",
     "sport", "surface", "rpe", "source", "device", "cadence_spm", "stance_time_ms",
     "vertical_oscillation_mm", "step_length_m", "avg_hr_bpm", "notes", "recording",
+)
+
+#: The `Session` fields the load model reads (`loadmon.models`).
+MODEL_COLUMNS: tuple[str, ...] = (
+    "start_utc", "time_known", "duration_s", "distance_m", "kind", "surface", "rpe",
+    "cadence_spm",
 )
 
 
@@ -500,42 +513,60 @@ class Store:
                 for row, shoe in rows
             ]
 
-    def sessions_frame(self, athletes: Sequence[str] | None = None) -> pd.DataFrame:
+    def sessions_frame(
+        self, athletes: Sequence[str] | None = None, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Return sessions as a DataFrame, one row a session, for the load model.
 
         Parameters
         ----------
         athletes : sequence of str or None
             Athlete names; None means every athlete.
+        columns : sequence of str or None
+            The `Session` fields to read (`MODEL_COLUMNS`: what the load model
+            uses); None: every field.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``athlete``, ``tz``, ``shoe`` and every `Session` field;
-            ``start_utc`` is a UTC-aware datetime column.
+            Columns ``athlete``, ``tz``, ``shoe`` and the `Session` fields, in
+            athlete and start order; ``start_utc`` is a UTC-aware datetime column.
         """
+        fields = list(SESSION_COLUMNS if columns is None else columns)
+        unknown = sorted(set(fields) - set(SESSION_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown session columns: {', '.join(unknown)}")
         stmt = (
             select(Athlete.name.label("athlete"), Athlete.tz, Shoe.name.label("shoe"),
-                   *[_raw(getattr(TrainingSession, c)) for c in SESSION_COLUMNS])
+                   *[_raw(getattr(TrainingSession, c)) for c in fields])
             .join(Athlete, Athlete.id == TrainingSession.athlete_id)
             .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
             .order_by(Athlete.name, TrainingSession.start_utc, TrainingSession.id)
         )
         if athletes is not None:
             stmt = stmt.where(Athlete.name.in_(list(athletes)))
-        cols = ["athlete", "tz", "shoe", *SESSION_COLUMNS]
+        cols = ["athlete", "tz", "shoe", *fields]
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(stmt).all()
+                result = conn.execute(stmt)
+                # The driver's own tuples: every selected column needs no result
+                # processing (`_raw`), and wrapping 300,000 rows in Row objects costs
+                # more than reading them.
+                rows = result.cursor.fetchall()
+                result.close()
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
-        # plain tuples: pandas inspects Row objects one by one, five times slower
-        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
+        except Exception as exc:  # the DBAPI's own errors, raised outside SQLAlchemy
+            if not isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                raise
+            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
+        frame = pd.DataFrame.from_records(rows, columns=cols)
         # timestamps arrive as naive UTC text (SQLite) or aware datetimes (PostgreSQL):
         # one vectorised conversion instead of one Python object per row
         frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True, format="ISO8601")
         for c in ("time_known", "distance_estimated"):
-            frame[c] = frame[c].astype(bool)
+            if c in frame:
+                frame[c] = frame[c].astype(bool)
         return frame
 
     # --- pain -----------------------------------------------------------------------------
@@ -586,6 +617,91 @@ class Store:
             ).all()
             return [PainEntry(r.date_local, r.score, r.moment, r.site, r.notes)  # type: ignore[arg-type]
                     for r in rows]
+
+    # --- rule overrides -------------------------------------------------------------------
+
+    def set_rule_override(
+        self, athlete: str | AthleteInfo | None, rule: str, key: str, value: str,
+        now: datetime | None = None,
+    ) -> None:
+        """Store an athlete's own value of a rule threshold (replacing an earlier one).
+
+        The caller validates it (`loadmon.models.rules.merge_overrides`): the
+        store keeps what it is given.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        rule, key : str
+            The rule id and the threshold's key (``spike``, ``caution_pct``).
+        value : str
+            The value as a TOML literal (``15``, ``12.5``).
+        now : datetime or None
+            The current time (UTC aware).
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            row = _override(orm, who, rule, key)
+            if row is None:
+                row = RuleOverride(athlete_id=who.id, rule=rule, key=key)
+                orm.add(row)
+            row.value = value
+            row.updated_utc = now or datetime.now(UTC)
+
+    def unset_rule_override(self, athlete: str | AthleteInfo | None, rule: str,
+                            key: str) -> bool:
+        """Remove an athlete's own value of a rule threshold.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        rule, key : str
+            The rule id and the threshold's key.
+
+        Returns
+        -------
+        bool
+            Whether there was one.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            row = _override(orm, who, rule, key)
+            if row is None:
+                return False
+            orm.delete(row)
+            return True
+
+    def rule_overrides(self, athlete: str | AthleteInfo | None = None) -> dict[str, dict[str, str]]:
+        """Return an athlete's own rule thresholds.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+
+        Returns
+        -------
+        dict
+            Rule id to key to the value's TOML literal.
+        """
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            rows = orm.execute(select(RuleOverride.rule, RuleOverride.key, RuleOverride.value)
+                               .where(RuleOverride.athlete_id == who.id)
+                               .order_by(RuleOverride.rule, RuleOverride.key)).all()
+        out: dict[str, dict[str, str]] = {}
+        for rule, key, value in rows:
+            out.setdefault(rule, {})[key] = value
+        return out
+
+
+def _override(orm: OrmSession, who: AthleteInfo, rule: str, key: str) -> RuleOverride | None:
+    """Return the stored override of `rule`.`key` of an athlete, if any."""
+    return orm.scalars(select(RuleOverride).where(
+        RuleOverride.athlete_id == who.id, RuleOverride.rule == rule,
+        RuleOverride.key == key)).one_or_none()
 
 
 def _raw(column: ColumnElement[object]) -> ColumnElement[object]:

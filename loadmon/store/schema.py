@@ -172,3 +172,24 @@ class PainRecord(Base):
     site: Mapped[str] = mapped_column(String(64), default="heel")
     notes: Mapped[str | None] = mapped_column(Text)
     created_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RuleOverride(Base):
+    """An athlete's own value of one rule threshold or window (``spike.caution_pct = 15``).
+
+    The value is kept as its TOML literal (``15``, ``12.5``) so that whole numbers
+    stay whole (windows in days) and fractions stay fractions; the rules module
+    validates it like a ``--rules`` file.
+    """
+
+    __tablename__ = "rule_overrides"
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "rule", "key", name="uq_rule_overrides_athlete_rule_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athletes.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(64))
+    updated_utc: Mapped[datetime] = mapped_column(UTCDateTime)
