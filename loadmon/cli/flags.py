@@ -12,8 +12,22 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from loadmon.cli.common import app, athlete_option, console, json_option, print_json
-from loadmon.cli.model import assess_athlete, parse_date, rules_file_option, rules_for
+from loadmon.cli.common import (
+    app,
+    athlete_option,
+    console,
+    json_option,
+    print_json,
+    today_local,
+)
+from loadmon.cli.model import (
+    assess_athlete,
+    model_inputs,
+    parse_date,
+    rules_file_option,
+    rules_for,
+)
+from loadmon.models.check import PlannedRun, check_run
 from loadmon.models.flags import Flag
 from loadmon.models.rules import (
     RULE_IDS,
@@ -23,6 +37,8 @@ from loadmon.models.rules import (
     parse_value,
 )
 from loadmon.store import Store
+from loadmon.types import SURFACES
+from loadmon.units import parse_distance_m
 
 
 def collect_flags(
@@ -90,6 +106,59 @@ def flags(ctx: click.Context, since: str | None, as_of: str | None, rules_file: 
         table.add_row(f.date.isoformat(), f.athlete, f.severity.replace("_", " "), f.rule,
                       f.message, f.evidence)
     console().print(table)
+
+
+@click.command("check")
+@click.option("--distance", required=True, help="Planned distance: 18 (km), 18km, 11mi.")
+@click.option("--date", "day", default=None, metavar="DATE",
+              help="The day of the run (default: today).")
+@click.option("--surface", type=click.Choice(SURFACES), default=None,
+              help="Its surface (checks the surface spike).")
+@click.option("--shoe", default=None, help="The shoe you will wear (checks its wear).")
+@rules_file_option
+@athlete_option
+@json_option
+@click.pass_context
+def check_command(ctx: click.Context, distance: str, day: str | None, surface: str | None,
+                  shoe: str | None, rules_file: Path | None, athlete: str | None,
+                  as_json: bool) -> None:
+    """Before a run: would it raise a spike, surface or shoe flag, and how long can it be."""
+    store = app(ctx).store
+    who = store.athlete(athlete)
+    if shoe is not None:
+        store.shoe(who, shoe)  # an unknown shoe is an error, not a new one
+    planned = PlannedRun(who.name, parse_date("date", day) or today_local(who.tz),
+                         parse_distance_m(distance) / 1000.0, surface, shoe)
+    sessions, pain, shoes = model_inputs(store, who)
+    result = check_run(sessions, pain, shoes, rules_for(store, who, rules_file), planned,
+                       who.tz)
+    longest = result.longest
+    if as_json:
+        print_json({
+            "athlete": who.name, "date": planned.day.isoformat(),
+            "distance_km": round(planned.distance_km, 3), "surface": surface, "shoe": shoe,
+            "flags": [f.to_dict() for f in result.flags],
+            "longest_km": None if longest is None else round(longest.km, 3),
+            "longest_inclusive": None if longest is None else longest.inclusive,
+            "limits": [{"rule": lim.rule, "km": round(lim.km, 3), "inclusive": lim.inclusive,
+                        "basis": lim.basis} for lim in result.limits],
+            "notes": result.notes,
+        })
+        return
+    what = ", ".join(x for x in (surface, shoe) if x)
+    click.echo(f"{who.name}: {planned.distance_km:.1f} km on {planned.day.isoformat()}"
+               + (f" ({what})" if what else ""))
+    if not result.flags:
+        click.echo("  no spike, surface or shoe flag")
+    for f in result.flags:
+        click.echo(f"  {f.severity.replace('_', ' ')} ({f.rule}): {f.message}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    if longest is None:
+        click.echo("  no distance limit from these rules")
+    else:
+        bound = "up to" if longest.inclusive else "under"
+        click.echo(f"  longest without a flag: {bound} {longest.km:.1f} km ({longest.basis})")
 
 
 def rule_records(ruleset: RuleSet) -> list[dict[str, object]]:
@@ -200,4 +269,5 @@ def rules_unset(ctx: click.Context, rule_key: str, athlete: str | None) -> None:
 def register(cli: click.Group) -> None:
     """Add these commands to the ``loadmon`` group."""
     cli.add_command(flags)
+    cli.add_command(check_command)
     cli.add_command(rules_command)

@@ -287,7 +287,7 @@ class Store:
             if isinstance(exc.__cause__, IntegrityError):
                 raise Conflict(f"{who.name} already has a shoe called {name!r}") from exc
             raise
-        return self._shoe(who, name)
+        return self.shoe(who, name)
 
     def shoes(self, athlete: str | AthleteInfo | None = None) -> list[ShoeInfo]:
         """Return an athlete's shoes with their distance, by name.
@@ -326,7 +326,27 @@ class Store:
                 for s, m, n in rows
             ]
 
-    def _shoe(self, who: AthleteInfo, name: str) -> ShoeInfo:
+    def shoe(self, athlete: str | AthleteInfo | None, name: str) -> ShoeInfo:
+        """Return one of an athlete's shoes.
+
+        Parameters
+        ----------
+        athlete : str or None
+            Athlete name (None: the default athlete).
+        name : str
+            The shoe's name.
+
+        Returns
+        -------
+        ShoeInfo
+            The shoe with its distance.
+
+        Raises
+        ------
+        NotFound
+            The athlete has no shoe of that name.
+        """
+        who = self.athlete(athlete)
         for shoe in self.shoes(who.name):
             if shoe.name == name:
                 return shoe
@@ -353,7 +373,7 @@ class Store:
             if row is None:
                 raise NotFound(f"{who.name} has no shoe called {name!r}")
             row.retired = True
-        return self._shoe(who, name)
+        return self.shoe(who, name)
 
     # --- sessions -------------------------------------------------------------------------
 
