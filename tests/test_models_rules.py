@@ -407,6 +407,30 @@ def test_a_new_log_says_not_enough_history_once_instead_of_flagging() -> None:
     assert [f.severity for f in severe(flags_of(rows, "spike"))] == ["caution"]
 
 
+def test_the_same_run_recorded_twice_counts_once_and_is_said_so() -> None:
+    rows = steady(8)
+    day = MONDAY + timedelta(weeks=8, days=1)
+    watch = session(day, 10.0, at="07:00")
+    phone = {**session(day, 9.8, at="07:01"), "shoe": None}  # the phone's shorter track
+    found = flags_of([*rows, watch, phone])
+    check = [f for f in found if f.rule == "data_check"]
+    assert [(f.date, f.severity, f.unit) for f in check] == [(day, "info", "min")]
+    assert "07:01 overlaps your run session at" in check[0].message and "07:00" in check[0].message
+    # the ramp and spike see one 10 km run, as if the phone had not recorded it
+    without = [f for f in flags_of([*rows, watch]) if f.rule != "data_check"]
+    assert [f for f in found if f.rule != "data_check"] == without
+
+
+def test_a_run_at_an_impossible_speed_is_left_out() -> None:
+    rows = steady(8)
+    day = MONDAY + timedelta(weeks=8, days=1)
+    rows.append({**session(day, 30.0), "duration_s": 1800.0})  # 16.7 m/s: km typed for miles?
+    events = {"data_check", "spike", "surface_spike", "weekly_ramp"}
+    found = [f for f in flags_of(rows) if f.date == day and f.rule in events]
+    assert [(f.rule, f.severity, f.unit) for f in found] == [("data_check", "info", "m/s")]
+    assert f"{30000 / 1800:.1f} m/s" in found[0].message
+
+
 def test_runs_without_distance_are_excluded_not_a_crash() -> None:
     rows = [*varied(8), session(MONDAY + timedelta(weeks=8), None)]
     assert severe(flags_of(rows)) == []
