@@ -12,7 +12,8 @@ and optionally a ``meta.json`` beside it, of which ``fs_hz``, ``side`` and
 ``start_unix_s`` are used when present. Other columns and keys are ignored.
 Compression is recognised by content (the gzip magic bytes), not by the name.
 
-Checks and repairs (each repair is described in one human-readable note):
+Checks and repairs (each repair is described in one human-readable note; the
+helpers doing them are public and shared with `loadmon.io.exporters`):
 
 * rows with a missing, non-numeric, NaN or infinite value in any column used are
   dropped;
@@ -53,7 +54,25 @@ import pandas as pd
 from loadmon.io.errors import FileFormatError
 from loadmon.signal.types import Recording
 
-__all__ = ["ACC_COLUMNS", "GYRO_COLUMNS", "TIME_COLUMN", "read_plain_recording"]
+__all__ = [
+    "ACC_COLUMNS",
+    "GYRO_COLUMNS",
+    "GZIP_MAGIC",
+    "SNIFF_BYTES",
+    "TIME_COLUMN",
+    "check_text_head",
+    "check_units",
+    "is_text",
+    "nominal_rate",
+    "numeric_column",
+    "one_line",
+    "read_plain_recording",
+    "repair_time",
+    "report_gaps",
+    "report_nonfinite",
+    "round_rate",
+    "samples_file",
+]
 
 TIME_COLUMN = "t_s"
 ACC_COLUMNS = ("ax_g", "ay_g", "az_g")
@@ -79,8 +98,9 @@ MIN_MEDIAN_G = 0.3
 FS_RANGE_HZ = (1.0, 10_000.0)
 G_M_S2 = 9.80665
 
-_SNIFF_BYTES = 1 << 16
-_GZIP_MAGIC = b"\x1f\x8b"
+#: Bytes read from the start of a file to check it is text.
+SNIFF_BYTES = 1 << 16
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_plain_recording(
@@ -124,18 +144,18 @@ def read_plain_recording(
     """
     if fs_hz is not None and not (FS_RANGE_HZ[0] <= fs_hz <= FS_RANGE_HZ[1]):
         raise ValueError(f"fs_hz {fs_hz!r} is outside {FS_RANGE_HZ[0]:g}-{FS_RANGE_HZ[1]:g} Hz")
-    samples = _samples_file(Path(path))
+    samples = samples_file(Path(path))
     notes: list[str] = []
     meta = _read_meta(samples.parent / "meta.json", notes)
 
     table = _read_table(samples)
     t_s, acc_g, gyro_dps, row_no = _columns(table, notes)
-    t_s, acc_g, gyro_dps = _repair_time(t_s, acc_g, gyro_dps, row_no, notes)
+    t_s, acc_g, gyro_dps = repair_time(t_s, acc_g, gyro_dps, row_no, notes)
 
     dt_s = np.diff(t_s)
     rate_hz = _nominal_rate(dt_s, fs_hz, meta, notes)
-    _check_units(acc_g, notes)
-    _report_gaps(t_s, dt_s, notes)
+    check_units(acc_g, notes)
+    report_gaps(t_s, dt_s, notes)
 
     side = meta.get("side")
     return (
@@ -155,8 +175,24 @@ def read_plain_recording(
 # --------------------------------------------------------------------------- reading
 
 
-def _samples_file(path: Path) -> Path:
-    """Return the samples file: `path` itself, or the one inside a recording folder."""
+def samples_file(path: Path) -> Path:
+    """Return the samples file: `path` itself, or the one inside a recording folder.
+
+    Parameters
+    ----------
+    path : Path
+        ``samples.csv``, ``samples.csv.gz`` or the folder holding one of them.
+
+    Returns
+    -------
+    Path
+        The file to read.
+
+    Raises
+    ------
+    FileFormatError
+        When `path` is a folder without a samples file.
+    """
     if not path.is_dir():
         return path
     for name in SAMPLE_FILES:
@@ -184,30 +220,58 @@ def _read_table(path: Path) -> pd.DataFrame:
     """Read the CSV (plain or gzip) into a DataFrame, refusing binary data."""
     with path.open("rb") as fh:
         magic = fh.read(2)
-    compression = "gzip" if magic == _GZIP_MAGIC else None
+    compression = "gzip" if magic == GZIP_MAGIC else None
     try:
         if compression:
             with gzip.open(path, "rb") as fh:
-                head = fh.read(_SNIFF_BYTES)
+                head = fh.read(SNIFF_BYTES)
         else:
             with path.open("rb") as fh:
-                head = fh.read(_SNIFF_BYTES)
+                head = fh.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
-        raise FileFormatError(f"corrupt gzip data ({_one_line(exc)})") from exc
-    if not head.strip():
-        raise FileFormatError("empty file: no header and no samples")
-    if b"\x00" in head or not _is_text(head):
-        raise FileFormatError("not a CSV text file (binary data)")
+        raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
+    check_text_head(head)
     try:
         return pd.read_csv(path, engine="pyarrow", compression=compression)
     except (OSError, EOFError, zlib.error) as exc:
-        raise FileFormatError(f"corrupt gzip data ({_one_line(exc)})") from exc
+        raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
     except Exception as exc:  # pyarrow's ArrowInvalid, pandas' parser errors, decoding
-        raise FileFormatError(f"not a readable CSV ({_one_line(exc)})") from exc
+        raise FileFormatError(f"not a readable CSV ({one_line(exc)})") from exc
 
 
-def _is_text(head: bytes) -> bool:
-    """Tell whether `head` (possibly cut inside a character) is UTF-8 text."""
+def check_text_head(head: bytes) -> None:
+    """Refuse the start of a file that is empty or not UTF-8 text.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the (decompressed) file, e.g. `SNIFF_BYTES` of them.
+
+    Raises
+    ------
+    FileFormatError
+        ``empty file: ...`` when it holds only white space, ``not a CSV text
+        file (binary data)`` when it holds a NUL byte or is not UTF-8.
+    """
+    if not head.strip():
+        raise FileFormatError("empty file: no header and no samples")
+    if b"\x00" in head or not is_text(head):
+        raise FileFormatError("not a CSV text file (binary data)")
+
+
+def is_text(head: bytes) -> bool:
+    """Tell whether `head` (possibly cut inside a character) is UTF-8 text.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of a file.
+
+    Returns
+    -------
+    bool
+        True when they decode as UTF-8.
+    """
     import codecs
 
     try:
@@ -217,7 +281,19 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """Return the message of `exc` on one line of at most 160 characters.
+
+    Parameters
+    ----------
+    exc : BaseException
+        Any exception.
+
+    Returns
+    -------
+    str
+        Its message with white space collapsed (its type name when empty).
+    """
     text = " ".join(str(exc).split())
     text = text or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
@@ -252,7 +328,7 @@ def _columns(
     if len(table) == 0:
         raise FileFormatError("no samples: the file has a header only")
 
-    numbers = {c: _numeric(table[c], c) for c in (*required, *gyro_present)}
+    numbers = {c: numeric_column(table[c], c) for c in (*required, *gyro_present)}
     if gyro_present and all(numbers[c].isna().all() for c in gyro_present):
         notes.append("ignored the gyroscope: its columns are empty")
         gyro_present = []
@@ -260,20 +336,40 @@ def _columns(
     used = (*required, *gyro_present)
     values = np.column_stack([numbers[c].to_numpy(dtype=np.float64) for c in used])
     finite = np.isfinite(values).all(axis=1)
-    n_rows = len(values)
-    n_bad = n_rows - int(finite.sum())
+    report_nonfinite(len(values) - int(finite.sum()), len(values), notes)
+    values = values[finite]
+    row_no = np.flatnonzero(finite) + 1
+    gyro = values[:, 4:7].copy() if gyro_present else None
+    return values[:, 0].copy(), values[:, 1:4].copy(), gyro, row_no
+
+
+def report_nonfinite(n_bad: int, n_rows: int, notes: list[str]) -> None:
+    """Note the rows dropped for a missing or non-finite value; refuse when all are.
+
+    Parameters
+    ----------
+    n_bad : int
+        Rows with a missing, non-numeric, NaN or infinite value in a used column.
+    n_rows : int
+        Data rows read.
+    notes : list of str
+        Repair notes; one line is appended when ``0 < n_bad < n_rows``.
+
+    Raises
+    ------
+    FileFormatError
+        When every row is bad (or there are no rows).
+    """
+    if n_rows == 0:
+        raise FileFormatError("no samples: the file has a header only")
     if n_bad == n_rows:
         raise FileFormatError(
             f"no usable samples: all {n_rows} rows have a missing, non-numeric or infinite value"
         )
     if n_bad:
-        values = values[finite]
         notes.append(
             f"dropped {n_bad} of {n_rows} rows with a missing, non-numeric, NaN or infinite value"
         )
-    row_no = np.flatnonzero(finite) + 1
-    gyro = values[:, 4:7].copy() if gyro_present else None
-    return values[:, 0].copy(), values[:, 1:4].copy(), gyro, row_no
 
 
 def _count(n: int, noun: str) -> str:
@@ -285,8 +381,26 @@ def _short(name: object) -> str:
     return text if len(text) <= 24 else text[:21] + "...'"
 
 
-def _numeric(column: pd.Series, name: str) -> pd.Series:
-    """Return `column` as float64; text cells that are not numbers become NaN."""
+def numeric_column(column: pd.Series, name: str) -> pd.Series:
+    """Return `column` as float64; text cells that are not numbers become NaN.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        A column as parsed from a CSV (numbers, or text when a cell is not one).
+    name : str
+        Its name, for the message.
+
+    Returns
+    -------
+    pandas.Series
+        The values as float64.
+
+    Raises
+    ------
+    FileFormatError
+        When the column holds booleans, dates or other values that are not numbers.
+    """
     if pd.api.types.is_bool_dtype(column.dtype) or not (
         pd.api.types.is_numeric_dtype(column.dtype)
         or pd.api.types.is_string_dtype(column.dtype)
@@ -301,14 +415,44 @@ def _numeric(column: pd.Series, name: str) -> pd.Series:
 # --------------------------------------------------------------------------- time
 
 
-def _repair_time(
+def repair_time(
     t_s: np.ndarray,
     acc_g: np.ndarray,
     gyro_dps: np.ndarray | None,
     row_no: np.ndarray,
     notes: list[str],
+    time_label: str = TIME_COLUMN,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Sort a few out-of-order samples and drop repeated timestamps, or refuse."""
+    """Sort a few out-of-order samples and drop repeated timestamps, or refuse.
+
+    Parameters
+    ----------
+    t_s : numpy.ndarray
+        Sample times, s, shape (N,), in file order.
+    acc_g : numpy.ndarray
+        Accelerations, shape (N, 3).
+    gyro_dps : numpy.ndarray or None
+        Angular rates, shape (N, 3), or None.
+    row_no : numpy.ndarray
+        Data row number of each sample in the file (1 = first row after the
+        header), for messages.
+    notes : list of str
+        Repair notes; one line is appended per repair.
+    time_label : str
+        Name of the time column in messages.
+
+    Returns
+    -------
+    t_s, acc_g, gyro_dps : numpy.ndarray
+        The samples with strictly increasing times.
+
+    Raises
+    ------
+    FileFormatError
+        Fewer than two samples; a step back of more than `MAX_STEP_BACK_S`;
+        more than `MAX_UNORDERED_SHARE` of the samples out of order; more
+        than `MAX_REPEATED_SHARE` of them repeating a timestamp.
+    """
     n = len(t_s)
     if n < 2:
         raise FileFormatError("only one usable sample: need at least two")
@@ -319,7 +463,7 @@ def _repair_time(
         if -dt_s[worst] > MAX_STEP_BACK_S:
             raise FileFormatError(
                 f"time goes back by {-dt_s[worst]:.3g} s at row {row_no[worst + 1]} "
-                f"(clock reset or joined files?): t_s must increase"
+                f"(clock reset or joined files?): {time_label} must increase"
             )
         if back.size > MAX_UNORDERED_SHARE * n:
             raise FileFormatError(
@@ -337,8 +481,9 @@ def _repair_time(
     if repeated.size:
         if repeated.size > MAX_REPEATED_SHARE * n:
             raise FileFormatError(
-                f"t_s repeats at {repeated.size} of {n} samples ({repeated.size / n:.0%}): "
-                "timestamps too coarse for the rate, or not a time column"
+                f"{time_label} repeats at {repeated.size} of {n} samples "
+                f"({repeated.size / n:.0%}): timestamps too coarse for the rate, "
+                "or not a time column"
             )
         keep = np.ones(n, dtype=bool)
         keep[repeated] = False
@@ -355,29 +500,64 @@ def _nominal_rate(
     dt_s: np.ndarray, fs_hz: float | None, meta: dict[str, Any], notes: list[str]
 ) -> float:
     """Return the nominal rate: the argument, meta.json's, or 1 / median interval."""
+    meta_fs = meta.get("fs_hz")
+    if fs_hz is None and isinstance(meta_fs, int | float) and not isinstance(meta_fs, bool):
+        if FS_RANGE_HZ[0] <= meta_fs <= FS_RANGE_HZ[1]:
+            return nominal_rate(dt_s, float(meta_fs), notes, origin="meta.json's")
+        notes.append(f"ignored meta.json's fs_hz {meta_fs!r}: not a plausible rate")
+    return nominal_rate(dt_s, fs_hz, notes)
+
+
+def nominal_rate(
+    dt_s: np.ndarray,
+    fs_hz: float | None,
+    notes: list[str],
+    origin: str = "given",
+    time_label: str = TIME_COLUMN,
+) -> float:
+    """Return the nominal rate: `fs_hz` when given, else 1 / median sample interval.
+
+    Parameters
+    ----------
+    dt_s : numpy.ndarray
+        Intervals between consecutive samples, s (at least one).
+    fs_hz : float or None
+        A rate stated by the user or the file, Hz.
+    notes : list of str
+        Repair notes; a line is appended when `fs_hz` differs by more than
+        `RATE_MISMATCH_REL` from the timestamps' rate.
+    origin : str
+        Who stated `fs_hz`, for the note (``"given"``, ``"meta.json's"``,
+        ``"the header's"``).
+    time_label : str
+        Name of the time column in messages.
+
+    Returns
+    -------
+    float
+        The rate in Hz; an estimate is rounded by `round_rate`.
+
+    Raises
+    ------
+    FileFormatError
+        When the timestamps' rate is outside `FS_RANGE_HZ`.
+    """
     median_dt = float(np.median(dt_s))
-    measured = 1.0 / median_dt
+    measured = 1.0 / median_dt if median_dt > 0 else math.inf
     if not FS_RANGE_HZ[0] <= measured <= FS_RANGE_HZ[1]:
-        hint = " (is t_s in milliseconds?)" if measured < FS_RANGE_HZ[0] else ""
+        hint = f" (is {time_label} in milliseconds?)" if measured < FS_RANGE_HZ[0] else ""
         raise FileFormatError(
             f"median sample interval is {median_dt:.3g} s, {measured:.3g} Hz: "
             f"not a rate of {FS_RANGE_HZ[0]:g}-{FS_RANGE_HZ[1]:g} Hz{hint}"
         )
-    rate, origin = fs_hz, "given"
-    meta_fs = meta.get("fs_hz")
-    if rate is None and isinstance(meta_fs, int | float) and not isinstance(meta_fs, bool):
-        if FS_RANGE_HZ[0] <= meta_fs <= FS_RANGE_HZ[1]:
-            rate, origin = float(meta_fs), "meta.json's"
-        else:
-            notes.append(f"ignored meta.json's fs_hz {meta_fs!r}: not a plausible rate")
-    if rate is None:
+    if fs_hz is None:
         return round_rate(measured)
-    if abs(rate / measured - 1.0) > RATE_MISMATCH_REL:
+    if abs(fs_hz / measured - 1.0) > RATE_MISMATCH_REL:
         notes.append(
-            f"{origin} rate {rate:g} Hz differs from the timestamps' {round_rate(measured):g} Hz "
-            f"(1 / median interval); used {rate:g} Hz as the nominal rate"
+            f"{origin} rate {fs_hz:g} Hz differs from the timestamps' {round_rate(measured):g} Hz "
+            f"(1 / median interval); used {fs_hz:g} Hz as the nominal rate"
         )
-    return float(rate)
+    return float(fs_hz)
 
 
 def round_rate(fs_hz: float) -> float:
@@ -400,7 +580,18 @@ def round_rate(fs_hz: float) -> float:
     return rounded
 
 
-def _report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
+def report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
+    """Note gaps of `GAP_REPORT_S` or more between samples; nothing is filled in.
+
+    Parameters
+    ----------
+    t_s : numpy.ndarray
+        Strictly increasing sample times, s.
+    dt_s : numpy.ndarray
+        ``numpy.diff(t_s)``.
+    notes : list of str
+        Repair notes; one line is appended when there is a gap.
+    """
     gaps = np.flatnonzero(dt_s >= GAP_REPORT_S)
     if not gaps.size:
         return
@@ -417,8 +608,23 @@ def _report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
 # --------------------------------------------------------------------------- values
 
 
-def _check_units(acc_g: np.ndarray, notes: list[str]) -> None:
-    """Refuse accelerations that are not in g; note ones without gravity."""
+def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
+    """Refuse accelerations that are not in g; note ones without gravity.
+
+    Parameters
+    ----------
+    acc_g : numpy.ndarray
+        Accelerations said to be in g including gravity, shape (N, 3).
+    notes : list of str
+        Repair notes; a line is appended when the median resultant is below
+        `MIN_MEDIAN_G`.
+
+    Raises
+    ------
+    FileFormatError
+        When the median resultant is above `MAX_MEDIAN_G` (m/s^2, milli-g or
+        not accelerations).
+    """
     median_g = float(np.median(np.linalg.norm(acc_g, axis=1)))
     if median_g > MAX_MEDIAN_G:
         if 7.0 <= median_g <= 30.0:

@@ -1,0 +1,835 @@
+"""Machinery shared by the exporter readers: sources, the chunked CSV engine, units.
+
+A *source* is where an export's text comes from: a file (plain or gzip), a
+member of a zip archive, or a file in a folder. A *plan* says how to turn the
+rows of one source into times in s and accelerations in g: separator, decimal
+mark, rows to skip, which columns, their scale, the time origin. The engine
+streams a plan in chunks of at most ``chunk_rows`` rows through
+`pandas.read_csv` (``chunksize``), so memory is bounded by the chunk, not by
+the file; a whole-file read is the same engine with its chunks concatenated.
+
+Times: every exporter keeps the file's own time base shifted by a fixed
+origin (the first sample's epoch time for files stamped with absolute epochs,
+whose start becomes ``start_utc``); integer epochs (ns, ms) are subtracted as
+int64 before they become float seconds, so 1 ns survives on a 2024 epoch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import math
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from loadmon.io.errors import FileFormatError
+from loadmon.io.recordings import (
+    GZIP_MAGIC,
+    SNIFF_BYTES,
+    check_text_head,
+    numeric_column,
+    one_line,
+)
+
+#: Standard gravity, m/s^2 per g.
+G_M_S2 = 9.80665
+#: Rows per chunk unless told otherwise (about 8 min at 200 Hz; ~10 MB of arrays).
+DEFAULT_CHUNK_ROWS = 100_000
+#: Rows read from the start of a file to judge its units and time base.
+PROBE_ROWS = 20_000
+#: Lines of the file start handed to the sniffers.
+HEADER_LINES = 12
+#: Scale from each acceleration unit to g.
+ACC_UNITS: dict[str, float] = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / G_M_S2}
+#: Scale from each time unit to s.
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+UNIT_NAMES = {"g": "g", "mg": "milli-g", "m/s2": "m/s^2"}
+#: Plausible median resultant acceleration (with gravity) in each unit: 0.5-4.9 g.
+_UNIT_RANGES = {"g": (0.5, 4.9), "m/s2": (0.5 * G_M_S2, 4.9 * G_M_S2), "mg": (500.0, 4900.0)}
+#: Rates a body-worn accelerometer is recorded at (the detector's design range), Hz.
+_TYPICAL_RATES_HZ = (20.0, 2000.0)
+_PK_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+#: A sniffer: the first lines of a file -> whether they are a format's header.
+Sniffer = Callable[[list[str]], bool]
+#: A first time above this many seconds is a Unix epoch (after 1973), not time since start.
+MIN_EPOCH_S = 1e8
+
+
+# --------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Chunk:
+    """A block of consecutive samples of an export.
+
+    Attributes
+    ----------
+    t_s : numpy.ndarray
+        Sample times, s, shape (n,), on the export's clock shifted to its
+        origin (see `ExportInfo.start_utc`).
+    acc_g : numpy.ndarray
+        Accelerations in g, shape (n, 3), sensor axes.
+    gyro_dps : numpy.ndarray or None
+        Angular rates in deg/s, shape (n, 3), when the export has a gyroscope.
+    """
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """What was detected about an export.
+
+    Attributes
+    ----------
+    format : str
+        Name of the format in `loadmon.io.exporters.FORMATS`.
+    units : str
+        Acceleration unit of the file: ``"g"``, ``"mg"`` or ``"m/s2"``.
+    units_origin : str
+        Where the unit came from: ``"format"`` (fixed by the exporter),
+        ``"header"``, ``"argument"`` or ``"assumed"`` (from the magnitude).
+    time_unit : str or None
+        Unit of the time column (``"s"``, ``"ms"``, ``"us"``, ``"ns"``);
+        None for timestamps that are dates or for times from the sample rate.
+    gravity : bool or None
+        True when the accelerations include gravity, False when the exporter
+        removed it, None when unknown.
+    member : str or None
+        The file read inside a zip archive or folder.
+    extra_members : tuple of str
+        Other files of the archive or folder that were used (gyroscope, gravity).
+    header_fs_hz : float or None
+        Sampling rate stated by the file, Hz.
+    start_utc : datetime or None
+        UTC time of ``t_s == 0`` when the file's clock is a UTC epoch.
+    device : str or None
+        Device named by the file, when it names one.
+    """
+
+    format: str
+    units: str
+    units_origin: str
+    time_unit: str | None = None
+    gravity: bool | None = None
+    member: str | None = None
+    extra_members: tuple[str, ...] = ()
+    header_fs_hz: float | None = None
+    start_utc: datetime | None = None
+    device: str | None = None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@contextlib.contextmanager
+def named(label: str) -> Iterator[None]:
+    """Prefix `FileFormatError` messages raised inside with ``label: `` (once)."""
+    try:
+        yield
+    except FileFormatError as exc:
+        if getattr(exc, "named", False):
+            raise
+        new = FileFormatError(f"{label}: {exc}")
+        new.named = True  # type: ignore[attr-defined]
+        raise new from exc
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One text stream: a file, or a member of a zip archive or of a folder."""
+
+    path: Path
+    member: str | None = None
+    kind: str = "file"  # "file", "zip" or "dir"
+
+    @property
+    def name(self) -> str:
+        """File name of the stream (the member's, inside an archive or folder)."""
+        return PurePosixPath(self.member).name if self.member else self.path.name
+
+    @property
+    def label(self) -> str:
+        """The path for messages, with the member inside an archive or folder."""
+        return f"{self.path}: {self.member}" if self.member else str(self.path)
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """Open the stream for reading bytes, decompressing gzip (told by content)."""
+        with contextlib.ExitStack() as stack:
+            if self.kind == "zip":
+                archive = stack.enter_context(zipfile.ZipFile(self.path))
+                raw: IO[bytes] = stack.enter_context(archive.open(self.member or ""))
+            elif self.kind == "dir":
+                raw = stack.enter_context((self.path / (self.member or "")).open("rb"))
+            else:
+                raw = stack.enter_context(self.path.open("rb"))
+            buffered = io.BufferedReader(raw) if not hasattr(raw, "peek") else raw
+            if buffered.peek(2)[:2] == GZIP_MAGIC:  # type: ignore[attr-defined]
+                buffered = stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))
+            yield buffered
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A source with the first lines of its text, for the sniffers."""
+
+    source: Source
+    lines: list[str]
+
+
+def read_head(source: Source) -> list[str]:
+    """Return the first `HEADER_LINES` lines of a source, refusing empty or binary data."""
+    try:
+        with source.open() as fh:
+            head = fh.read(SNIFF_BYTES)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
+    except zipfile.BadZipFile as exc:
+        raise FileFormatError(f"corrupt zip member ({one_line(exc)})") from exc
+    check_text_head(head)
+    text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    lines = text.lstrip("\ufeff").splitlines()
+    if len(head) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    return [line.rstrip("\r\n") for line in lines[:HEADER_LINES]]
+
+
+def is_zip(path: Path) -> bool:
+    """Tell a zip archive by its first bytes."""
+    with path.open("rb") as fh:
+        return fh.read(4) in _PK_MAGIC
+
+
+#: Members of an export archive that are read or knowingly ignored.
+_ALLOWED_MEMBER = re.compile(
+    r"[^/]+\.(?:csv|csv\.gz|txt)"  # the sensors' tables (Sensor Logger, phyphox)
+    r"|meta/[^/]+\.csv"  # phyphox's metadata
+    r"|Camera/[^/]+\.(?:jpe?g|heic|png|mp4|mov)"  # Sensor Logger's camera
+    r"|[^/]+\.(?:m4a|mp4|wav|caf|aac|mp3|json)",  # Sensor Logger's microphone, metadata
+    re.IGNORECASE,
+)
+_IGNORED_MEMBER = re.compile(r"(?:.*/)?\.DS_Store|__MACOSX/.*")
+#: A member declaring more than this many bytes is refused.
+MAX_MEMBER_BYTES = 16 << 30
+
+
+def zip_members(path: Path) -> list[str]:
+    """List the members of an export archive, refusing path traversal and strangers.
+
+    Parameters
+    ----------
+    path : Path
+        The zip archive.
+
+    Returns
+    -------
+    list of str
+        Member names of files (folders and macOS resource forks left out).
+
+    Raises
+    ------
+    FileFormatError
+        A corrupt archive; a member whose name leaves the archive (absolute,
+        ``..``, a drive letter or a backslash); a symbolic link; an encrypted
+        or huge member; a member that an accelerometer export does not hold.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise FileFormatError(f"not a readable zip archive ({one_line(exc)})") from exc
+    names = []
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name).parts
+        if (
+            name.startswith(("/", "\\"))
+            or "\\" in name
+            or re.match(r"[A-Za-z]:", name)
+            or ".." in parts
+        ):
+            raise FileFormatError(
+                f"zip member {name!r} points outside the archive (path traversal): refused"
+            )
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise FileFormatError(f"zip member {name!r} is a symbolic link: refused")
+        if info.is_dir() or _IGNORED_MEMBER.fullmatch(name):
+            continue
+        if info.flag_bits & 0x1:
+            raise FileFormatError(f"zip member {name!r} is encrypted: refused")
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise FileFormatError(
+                f"zip member {name!r} declares {info.file_size / 2**30:.0f} GiB: refused"
+            )
+        names.append(name)
+    top = {PurePosixPath(n).parts[0] for n in names}
+    prefix = ""
+    if len(top) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names):
+        prefix = f"{top.pop()}/"  # a re-zipped export folder
+    for name in names:
+        if not _ALLOWED_MEMBER.fullmatch(name[len(prefix) :]):
+            raise FileFormatError(
+                f"unexpected zip member {name!r}: an accelerometer export holds CSV tables "
+                "(and camera or microphone media) only; refused"
+            )
+    return names
+
+
+def candidates(path: Path) -> list[Candidate]:
+    """Return the text streams of `path` a format may read, with their first lines.
+
+    A file is one candidate; a zip archive or a folder gives one per CSV or
+    text table in it (at its top level, or in one common top folder of the
+    archive). Tables that cannot be read are left out; a single file that
+    cannot be read raises.
+    """
+    if path.is_dir():
+        sources = [
+            Source(path, p.name, "dir")
+            for p in sorted(path.iterdir())
+            if p.is_file() and re.fullmatch(r".+\.(?:csv|csv\.gz|txt)", p.name, re.IGNORECASE)
+        ]
+    elif is_zip(path):
+        sources = [
+            Source(path, name, "zip")
+            for name in zip_members(path)
+            if re.fullmatch(r"(?:[^/]+/)?[^/]+\.(?:csv|csv\.gz|txt)", name, re.IGNORECASE)
+        ]
+    else:
+        return [Candidate(Source(path), read_head(Source(path)))]
+    found = []
+    for source in sources:
+        with contextlib.suppress(FileFormatError):
+            found.append(Candidate(source, read_head(source)))
+    return found
+
+
+# --------------------------------------------------------------------------- header parsing
+
+
+def split_fields(line: str, sep: str | None = None) -> tuple[list[str], str]:
+    """Split a header line into stripped, unquoted fields; guess the separator.
+
+    Parameters
+    ----------
+    line : str
+        The line.
+    sep : str, optional
+        The separator; default: whichever of ``,``, ``;`` and tab gives most fields.
+
+    Returns
+    -------
+    fields : list of str
+        The fields.
+    sep : str
+        The separator used.
+    """
+    seps = [sep] if sep else [",", ";", "\t"]
+    best: tuple[list[str], str] = ([line.strip()], seps[0])
+    for s in seps:
+        row = next(csv.reader([line], delimiter=s, quotechar='"'), [])
+        fields = [f.strip().strip('"').strip() for f in row]
+        if len(fields) > len(best[0]):
+            best = (fields, s)
+    return best
+
+
+def decimal_mark(data_lines: list[str], sep: str) -> str:
+    """Return ``","`` when `sep` is not a comma and the data write decimal commas."""
+    if sep == ",":
+        return "."
+    number = re.compile(r"\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*")
+    for line in data_lines:
+        if any(number.fullmatch(f) for f in line.split(sep)):
+            return ","
+    return "."
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """How to read one source into seconds and g (see the module docstring).
+
+    ``time_kind`` is ``"float"`` (a number times ``time_scale``), ``"int"``
+    (an integer epoch times ``time_scale``, subtracted exactly), ``"datetime"``
+    (text dates in ``datetime_format``) or ``"index"`` (row number times
+    ``time_scale``, the sample period). ``origin`` is the raw time value of
+    ``t_s == 0``: a number, a `pandas.Timestamp`, or ``"first"`` for the
+    first sample with a valid time.
+    """
+
+    source: Source
+    sep: str
+    decimal: str
+    skiprows: int
+    names: list[str]
+    time_col: int | None
+    time_kind: str
+    time_scale: float
+    acc_cols: tuple[int, int, int]
+    acc_scale: float
+    info: ExportInfo
+    origin: Any = 0
+    datetime_format: str | None = None
+    gyro_cols: tuple[int, int, int] | None = None
+    gyro_scale: float = 1.0
+    followers: list[Follower] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    time_label: str = "time"
+    epoch_scale_to_utc: float | None = None  # raw epoch unit -> s, when origin is a UTC epoch
+
+    @property
+    def usecols(self) -> list[int]:
+        """Column indices read."""
+        cols = [*self.acc_cols, *(self.gyro_cols or ())]
+        if self.time_col is not None:
+            cols.append(self.time_col)
+        return sorted(set(cols))
+
+
+@dataclass
+class Follower:
+    """Another table interpolated onto the main table's times (gyroscope, gravity)."""
+
+    plan: Plan
+    role: str  # "gyro" or "gravity"
+
+
+@dataclass
+class RawChunk:
+    """Finite samples of one chunk, in file order, with their data row numbers."""
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+    row_no: np.ndarray
+    n_rows: int
+    n_bad: int
+
+
+def frames(plan: Plan, chunk_rows: int, nrows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Yield the used columns of `plan`'s source in DataFrames of at most `chunk_rows` rows."""
+    dtypes = {plan.time_col: str} if plan.time_kind == "datetime" else None
+    try:
+        with plan.source.open() as fh:
+            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+            reader = pd.read_csv(
+                text,
+                sep=plan.sep,
+                decimal=plan.decimal,
+                header=None,
+                skiprows=plan.skiprows,
+                usecols=plan.usecols,
+                dtype=dtypes,
+                chunksize=chunk_rows,
+                nrows=nrows,
+                engine="c",
+                skip_blank_lines=True,
+                skipinitialspace=True,
+                quotechar='"',
+            )
+            with reader:
+                yield from reader
+    except pd.errors.EmptyDataError:
+        return
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
+    except zipfile.BadZipFile as exc:
+        raise FileFormatError(f"corrupt zip member ({one_line(exc)})") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise FileFormatError(f"not a readable CSV ({one_line(exc)})") from exc
+
+
+def numbers(column: pd.Series, name: str, decimal: str = ".") -> np.ndarray:
+    """Return a parsed column as float64 (text that is not a number becomes NaN)."""
+    if decimal == "," and not pd.api.types.is_numeric_dtype(column.dtype):
+        column = column.astype(str).str.replace(",", ".", regex=False)
+    return numeric_column(column, name).to_numpy(dtype=np.float64)
+
+
+def integers(column: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column of integer epochs exactly where it can be; fall back to floats.
+
+    A column the CSV parser read as int64 is exact. One it read as float64
+    (a chunk with an empty cell) has lost the last digits of a ns epoch
+    (2**-52 relative: 256 ns in 2024), harmless at any sampling rate. Text
+    (a chunk with a cell that is not a number) is parsed here: exactly when
+    every number in it is an integer.
+
+    Returns the values (int64 or float64) and the mask of valid cells.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return column.to_numpy(dtype=np.int64), np.ones(len(column), dtype=bool)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.to_numpy(dtype=np.float64)
+        return values, np.isfinite(values)
+    text = pd.Series(column.astype(object).where(column.notna(), ""), dtype=str).str.strip()
+    ints = text.str.fullmatch(r"[+-]?\d{1,19}").to_numpy(dtype=bool)
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    valid = np.isfinite(values)
+    if valid.any() and (ints == valid).all():
+        out = np.zeros(len(text), dtype=np.int64)
+        out[ints] = text[ints].astype(np.int64).to_numpy()
+        return out, ints
+    return values, valid
+
+
+class Stream:
+    """Convert the chunks of a plan into finite samples (one pass over the source)."""
+
+    def __init__(self, plan: Plan, chunk_rows: int, origin: Any = None) -> None:
+        self.plan = plan
+        self.chunk_rows = max(1, int(chunk_rows))
+        self.origin = plan.origin if origin is None else origin
+        self.rows = 0  # data rows read so far
+        self.start_utc: datetime | None = None
+
+    def times(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Return the times (s) of a frame's rows and the mask of valid ones."""
+        p = self.plan
+        n = len(frame)
+        if p.time_kind == "index":
+            t = (self.rows + np.arange(n, dtype=np.float64)) * p.time_scale
+            return t, np.ones(n, dtype=bool)
+        col = frame[p.time_col]
+        if p.time_kind == "datetime":
+            stamps = pd.to_datetime(col, format=p.datetime_format, errors="coerce")
+            valid = stamps.notna().to_numpy()
+            if isinstance(self.origin, str) and valid.any():
+                self.origin = stamps[valid].iloc[0]
+            if isinstance(self.origin, str):
+                return np.full(n, np.nan), valid
+            t = (stamps - self.origin).dt.total_seconds().to_numpy(dtype=np.float64)
+            return t, valid
+        if p.time_kind == "int":
+            raw, valid = integers(col, p.decimal)
+        else:
+            raw = numbers(col, p.names[p.time_col], p.decimal)
+            valid = np.isfinite(raw)
+        if isinstance(self.origin, str):  # "first"
+            if not valid.any():
+                return np.full(n, np.nan), valid
+            first = raw[valid][0]
+            self.origin = int(first) if raw.dtype == np.int64 else float(first)
+            if p.epoch_scale_to_utc is not None:
+                seconds = self.origin * p.epoch_scale_to_utc
+                if seconds > MIN_EPOCH_S:  # an epoch, not a time since the start
+                    with contextlib.suppress(OverflowError, OSError, ValueError):
+                        self.start_utc = datetime.fromtimestamp(seconds, UTC)
+        if raw.dtype == np.int64 and isinstance(self.origin, int):
+            rel = (raw - np.int64(self.origin)).astype(np.float64)
+        else:
+            rel = raw.astype(np.float64) - float(self.origin)
+        t = rel * p.time_scale
+        t[~valid] = np.nan
+        return t, valid
+
+    def __iter__(self) -> Iterator[RawChunk]:
+        """Yield the finite samples of each chunk."""
+        p = self.plan
+        for frame in frames(p, self.chunk_rows):
+            n = len(frame)
+            t, _ = self.times(frame)
+            acc = np.column_stack([numbers(frame[c], p.names[c], p.decimal) for c in p.acc_cols])
+            acc *= p.acc_scale
+            gyro = None
+            if p.gyro_cols is not None:
+                gyro = np.column_stack(
+                    [numbers(frame[c], p.names[c], p.decimal) for c in p.gyro_cols]
+                )
+                gyro *= p.gyro_scale
+            ok = np.isfinite(t) & np.isfinite(acc).all(axis=1)
+            if gyro is not None:
+                ok &= np.isfinite(gyro).all(axis=1)
+            row_no = self.rows + 1 + np.flatnonzero(ok)
+            self.rows += n
+            yield RawChunk(
+                t[ok],
+                acc[ok],
+                gyro[ok] if gyro is not None else None,
+                row_no,
+                n,
+                n - int(ok.sum()),
+            )
+
+
+class FollowerStream:
+    """Interpolate a follower table (gyroscope, gravity) onto the main table's times.
+
+    The follower's samples are read as needed, kept only while strictly
+    increasing, and linearly interpolated; the buffer keeps the samples
+    around the last requested time only, so memory stays bounded. Times
+    before the follower's first sample or after its last get its first or
+    last value and are counted in `outside`.
+    """
+
+    def __init__(self, follower: Follower, main: Stream) -> None:
+        self.role = follower.role
+        self.plan = follower.plan
+        self._main = main
+        self._it: Iterator[RawChunk] | None = None
+        self._t = np.empty(0)
+        self._v = np.empty((0, 3))
+        self._first: float | None = None
+        self._last = -math.inf
+        self.done = False
+        self.outside = 0
+        self.dropped = 0
+        self.samples = 0
+
+    def _pull(self) -> None:
+        if self._it is None:
+            stream = Stream(self.plan, self._main.chunk_rows, origin=self._main.origin)
+            self._it = iter(stream)
+        try:
+            chunk = next(self._it)
+        except StopIteration:
+            self.done = True
+            return
+        t, v = chunk.t_s, chunk.acc_g
+        prev = np.maximum.accumulate(np.concatenate([[self._last], t]))[:-1]
+        keep = t > prev
+        self.dropped += chunk.n_bad + int((~keep).sum())
+        t, v = t[keep], v[keep]
+        if len(t):
+            if self._first is None:
+                self._first = float(t[0])
+            self._last = float(t[-1])
+            self._t = np.concatenate([self._t, t])
+            self._v = np.vstack([self._v, v])
+            self.samples += len(t)
+
+    def at(self, t: np.ndarray) -> np.ndarray | None:
+        """Return the follower's values at times `t` (n x 3), or None when it has none."""
+        if not len(t):
+            return np.empty((0, 3))
+        t_max = float(np.max(t))
+        while not self.done and (not len(self._t) or self._t[-1] < t_max):
+            self._pull()
+        if not len(self._t):
+            return None
+        out = np.column_stack([np.interp(t, self._t, self._v[:, k]) for k in range(3)])
+        assert self._first is not None
+        self.outside += int(np.count_nonzero(t < self._first))
+        if self.done:
+            self.outside += int(np.count_nonzero(t > self._last))
+        keep_from = max(int(np.searchsorted(self._t, t_max, "right")) - 2, 0)
+        self._t, self._v = self._t[keep_from:], self._v[keep_from:]
+        return out
+
+
+def raw_chunks(plan: Plan, chunk_rows: int, notes: list[str]) -> Iterator[RawChunk]:
+    """Yield the finite samples of `plan` chunk by chunk, followers interpolated in.
+
+    Notes about the followers (samples outside their span, a follower
+    without samples) are appended to `notes` when the stream ends.
+    """
+    main = Stream(plan, chunk_rows)
+    followers = [FollowerStream(f, main) for f in plan.followers]
+    gone: set[str] = set()
+    for chunk in main:
+        for fol in followers:
+            if fol.role in gone:
+                continue
+            values = fol.at(chunk.t_s)
+            if values is None:
+                gone.add(fol.role)
+                notes.append(
+                    f"ignored {fol.plan.source.name}: it holds no usable samples"
+                    + ("; the accelerations stay without gravity" if fol.role == "gravity" else "")
+                )
+                if fol.role == "gyro":
+                    chunk.gyro_dps = None
+                continue
+            if fol.role == "gyro":
+                chunk.gyro_dps = values
+            else:
+                chunk.acc_g = chunk.acc_g + values
+        if "gyro" in gone:
+            chunk.gyro_dps = None
+        yield chunk
+    for fol in followers:
+        if fol.role in gone:
+            continue
+        if fol.dropped:
+            notes.append(
+                f"dropped {fol.dropped} rows of {fol.plan.source.name} that were not finite "
+                "or not after the row before"
+            )
+        if fol.outside:
+            notes.append(
+                f"{fol.outside} samples lie outside the time span of {fol.plan.source.name}: "
+                "they got its first or last value"
+            )
+    if main.start_utc is not None and plan.info.start_utc is None:
+        plan.info = replace(plan.info, start_utc=main.start_utc)
+
+
+def probe(plan: Plan) -> tuple[float | None, float | None]:
+    """Return the median raw resultant and median positive raw time step of the first rows.
+
+    Raw means in the file's own units (the plan's scales are not applied).
+    Either is None when the first `PROBE_ROWS` rows hold no usable value.
+    """
+    frame = next(frames(plan, PROBE_ROWS, nrows=PROBE_ROWS), None)
+    if frame is None or not len(frame):
+        return None, None
+    acc = np.column_stack([numbers(frame[c], plan.names[c], plan.decimal) for c in plan.acc_cols])
+    mag = np.linalg.norm(acc[np.isfinite(acc).all(axis=1)], axis=1)
+    median_mag = float(np.median(mag)) if len(mag) else None
+    median_dt = None
+    if plan.time_col is not None and plan.time_kind in ("float", "int"):
+        col = frame[plan.time_col]
+        if plan.time_kind == "int":
+            raw, valid = integers(col, plan.decimal)
+            raw = raw[valid].astype(np.float64)
+        else:
+            raw = numbers(col, plan.names[plan.time_col], plan.decimal)
+            raw = raw[np.isfinite(raw)]
+        steps = np.diff(raw)
+        steps = steps[steps > 0]
+        median_dt = float(np.median(steps)) if len(steps) else None
+    return median_mag, median_dt
+
+
+# --------------------------------------------------------------------------- units
+
+
+def guess_units(median_mag: float | None) -> str | None:
+    """Return the unit in which `median_mag` is about 0.5-4.9 g, or None."""
+    if median_mag is None:
+        return None
+    for unit, (lo, hi) in _UNIT_RANGES.items():
+        if lo <= median_mag <= hi:
+            return unit
+    return None
+
+
+def decide_units(
+    plan: Plan,
+    declared: str | None,
+    declared_by: str,
+    given: str | None,
+) -> tuple[str, str]:
+    """Choose the acceleration unit of a plan and set its scale; note or refuse doubts.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (its ``acc_scale`` and ``notes`` are updated).
+    declared : str or None
+        The unit stated by the format or the header.
+    declared_by : str
+        Who stated it, for messages (``"the header"``, ``"the phyphox format"``).
+    given : str or None
+        The unit passed by the caller, which wins.
+
+    Returns
+    -------
+    units, origin : str
+        The unit and where it came from (``"argument"``, ``"header"``,
+        ``"format"``, ``"assumed"``).
+
+    Raises
+    ------
+    FileFormatError
+        When the median resultant of the first rows contradicts the declared
+        unit (with gravity: m/s^2 read as g, milli-g as g, ...), or when no
+        unit is declared and the magnitude fits none.
+    """
+    if given is not None and given not in ACC_UNITS:
+        raise ValueError(f"units {given!r} is not one of {', '.join(ACC_UNITS)}")
+    with_gravity = plan.info.gravity is not False
+    median_mag, _ = probe(plan)
+    guess = guess_units(median_mag) if with_gravity else None
+    if given is not None:
+        unit, origin = given, "argument"
+        if guess is not None and guess != given:
+            plan.notes.append(
+                f"median |a| of the first rows is {median_mag:.4g}, which looks like "
+                f"{UNIT_NAMES[guess]}; read as {UNIT_NAMES[given]} as told"
+            )
+    elif declared is not None:
+        unit, origin = declared, "header" if "header" in declared_by else "format"
+        if guess is not None and guess != declared:
+            raise FileFormatError(
+                f"accelerations look like {UNIT_NAMES[guess]}, not {UNIT_NAMES[declared]} as "
+                f"{declared_by} says: median |a| of the first rows is {median_mag:.4g} "
+                f"(about 1 g with gravity expected); pass units={guess!r} to read them so"
+            )
+    else:
+        if guess is None:
+            found = "no values" if median_mag is None else f"median |a| {median_mag:.4g}"
+            raise FileFormatError(
+                f"no acceleration unit in the header and the first rows ({found}) fit none "
+                f"of g, milli-g, m/s^2: pass units= one of {', '.join(ACC_UNITS)}"
+            )
+        unit, origin = guess, "assumed"
+        plan.notes.append(
+            f"no acceleration unit in the header: assumed {UNIT_NAMES[guess]}, as the median "
+            f"|a| of the first rows is {median_mag:.4g} (about 1 g with gravity)"
+        )
+    plan.acc_scale = ACC_UNITS[unit]
+    return unit, origin
+
+
+def decide_time_unit(plan: Plan, declared: str | None, given: str | None) -> str:
+    """Choose the unit of a numeric time column (declared, given, or from its steps)."""
+    if given is not None and given not in TIME_UNITS:
+        raise ValueError(f"time_unit {given!r} is not one of {', '.join(TIME_UNITS)}")
+    unit = given or declared
+    if unit is None:
+        _, median_dt = probe(plan)
+        fits = []
+        if median_dt:
+            fits = [
+                u
+                for u, scale in TIME_UNITS.items()
+                if _TYPICAL_RATES_HZ[0] <= 1.0 / (median_dt * scale) <= _TYPICAL_RATES_HZ[1]
+            ]
+        if len(fits) != 1:
+            step = "no steps" if not median_dt else f"a median step of {median_dt:.4g}"
+            raise FileFormatError(
+                f"no time unit in the header and {step} does not tell it: pass time_unit= "
+                f"one of {', '.join(TIME_UNITS)}"
+            )
+        unit = fits[0]
+        assert median_dt is not None
+        plan.notes.append(
+            f"no time unit in the header: assumed {unit}, as the median step "
+            f"{median_dt:.4g} then means {1.0 / (median_dt * TIME_UNITS[unit]):.4g} Hz"
+        )
+    plan.time_scale = TIME_UNITS[unit]
+    return unit
+
+
+def missing_columns(wanted: list[str], fields: list[str]) -> FileFormatError:
+    """Return the error for axis columns that a header lacks."""
+    missing = [w for w in wanted if w not in fields]
+    shown = ", ".join(repr(f) for f in fields[:8]) + (", ..." if len(fields) > 8 else "")
+    return FileFormatError(
+        f"missing axis column{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(repr(m) for m in missing)}: found {shown or 'no columns'}"
+    )
