@@ -128,6 +128,31 @@ def rules_for(store: Store, who: AthleteInfo | None, path: Path | None) -> RuleS
     return rules
 
 
+def squad_rules(store: Store, athletes: list[AthleteInfo],
+                path: Path | None) -> tuple[RuleSet, dict[str, RuleSet]]:
+    """Return the rules for everyone and those of the athletes with their own thresholds.
+
+    Parameters
+    ----------
+    store : Store
+        Where the athletes' own thresholds are.
+    athletes : list of AthleteInfo
+        The squad.
+    path : Path or None
+        A ``--rules`` file.
+
+    Returns
+    -------
+    tuple
+        The common rules, and athlete name to their own rules (only those who
+        have thresholds of their own: the others share one evaluation).
+    """
+    _, per_athlete = read_rules_file(path)
+    own = {who.name: rules_for(store, who, path) for who in athletes
+           if who.name in per_athlete or store.rule_overrides(who)}
+    return rules_for(store, None, path), own
+
+
 def model_inputs(store: Store, who: AthleteInfo) -> tuple[pd.DataFrame, pd.DataFrame,
                                                           pd.DataFrame]:
     """Read one athlete's sessions, pain entries and shoes as the load model takes them.

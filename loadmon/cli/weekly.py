@@ -20,6 +20,7 @@ from loadmon.cli.common import (
     today_local,
 )
 from loadmon.cli.model import assess_athlete, parse_date, rules_file_option
+from loadmon.cli.report import write_report
 from loadmon.demo import load_demo
 from loadmon.store import Store
 from loadmon.types import SURFACES
@@ -128,19 +129,30 @@ def week(ctx: click.Context, weeks: int, as_of: str | None, rules_file: Path | N
 @json_option
 @click.pass_context
 def demo(ctx: click.Context, weeks: int, as_json: bool) -> None:
-    """Build a demo log from the shipped sample data and show its weekly summary.
+    """Build the demo squad from the shipped sample data, show a week table, write the report.
 
-    Uses a new database in a temporary folder unless --db (or LOADMON_DB) names one.
+    Four runners over 16 weeks (one spikes, one never rotates shoes, one with rising heel
+    pain, one steady). Uses a new database in a temporary folder unless --db (or
+    LOADMON_DB) names one; the squad report is written next to it. With --json, only the
+    weekly table of the first runner is printed.
     """
     state: AppContext = app(ctx)
     if state.db is None:
         state.db = str(Path(tempfile.mkdtemp(prefix="loadmon-demo-")) / "demo.sqlite")
-    name = load_demo(state.store)
+    names = load_demo(state.store)
+    store = state.store
+    last = store.sessions_frame(columns=["start_utc"])["start_utc"].max()
+    who = store.athlete(names[0])
+    as_of = last.tz_convert(who.tz).date()
     if not as_json:
-        click.echo(f"demo log: {state.store.engine.url.render_as_string(hide_password=True)}")
-    who = state.store.athlete(name)
-    last = state.store.sessions_frame([name], columns=["start_utc"])["start_utc"].max()
-    show_weeks(state.store, name, weeks, as_json, last.tz_convert(who.tz).date())
+        click.echo(f"demo log: {store.engine.url.render_as_string(hide_password=True)}")
+    show_weeks(store, names[0], weeks, as_json, as_of)
+    if not as_json:
+        folder = Path(store.engine.url.database or ".").parent if store.engine.url.drivername \
+            .startswith("sqlite") else Path.cwd()
+        path = write_report(store, [store.athlete(n) for n in names], True, weeks,
+                            folder / "loadmon-demo-report.html", as_of)
+        click.echo(f"squad report: {path}")
 
 
 def register(cli: click.Group) -> None:

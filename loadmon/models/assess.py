@@ -14,8 +14,8 @@ from datetime import date
 
 import pandas as pd
 
-from loadmon.models.flags import Flag, flags_of, merge_flags, split_log
-from loadmon.models.load import WEEK_LOAD_COLUMNS, daily_load, weekly_table
+from loadmon.models.flags import Flag, flags_of, merge_flags, spike_table, split_log
+from loadmon.models.load import DAILY_LOAD_COLUMNS, WEEK_LOAD_COLUMNS, daily_load, weekly_table
 from loadmon.models.log import EXCLUDED_COLUMNS
 from loadmon.models.rules import RuleSet
 
@@ -32,11 +32,36 @@ class Assessment:
         Newest first; on one date the most severe first.
     excluded : pandas.DataFrame
         `loadmon.models.log.EXCLUDED_COLUMNS`: the sessions left out, and why.
+    daily : pandas.DataFrame
+        The daily load and its models (`loadmon.models.load.DAILY_LOAD_COLUMNS`).
+    spikes : pandas.DataFrame
+        Each run day against its 30-day ceiling (`loadmon.models.flags.spike_table`).
     """
 
     weekly: pd.DataFrame
     flags: list[Flag]
     excluded: pd.DataFrame
+    daily: pd.DataFrame
+    spikes: pd.DataFrame
+
+    def of(self, athlete: str) -> Assessment:
+        """Return the part of one athlete.
+
+        Parameters
+        ----------
+        athlete : str
+            The athlete's name.
+
+        Returns
+        -------
+        Assessment
+            Their rows and flags only.
+        """
+        def rows(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["athlete"].astype(object) == athlete].reset_index(drop=True)
+
+        return Assessment(rows(self.weekly), [f for f in self.flags if f.athlete == athlete],
+                          rows(self.excluded), rows(self.daily), rows(self.spikes))
 
 
 def assess(
@@ -62,16 +87,29 @@ def assess(
     """
     weeks: list[pd.DataFrame] = []
     excluded: list[pd.DataFrame] = []
+    days: list[pd.DataFrame] = []
+    spikes: list[pd.DataFrame] = []
     flags: list[list[Flag]] = []
     for ruleset, log in split_log(sessions, pain, shoes, rules, as_of, athlete_rules):
         daily = daily_load(log.sessions, ruleset, log.until) if not log.sessions.empty else None
         weeks.append(weekly_table(log, ruleset, daily))
         flags.append(flags_of(log, ruleset, daily))
         excluded.append(log.excluded)
+        if daily is not None:
+            days.append(daily)
+            spikes.append(spike_table(log, ruleset))
     found = [w for w in weeks if not w.empty]
     weekly = (pd.concat(found).sort_values(["athlete", "week_start"], kind="stable")
               .reset_index(drop=True) if found
               else pd.DataFrame({c: pd.Series(dtype="float64") for c in WEEK_LOAD_COLUMNS}))
     dropped = [e for e in excluded if not e.empty]
-    return Assessment(weekly, merge_flags(flags), pd.concat(dropped, ignore_index=True) if dropped
-                      else pd.DataFrame(columns=list(EXCLUDED_COLUMNS)))
+    return Assessment(
+        weekly, merge_flags(flags),
+        pd.concat(dropped, ignore_index=True) if dropped
+        else pd.DataFrame(columns=list(EXCLUDED_COLUMNS)),
+        pd.concat(days, ignore_index=True) if days
+        else pd.DataFrame({c: pd.Series(dtype="float64") for c in DAILY_LOAD_COLUMNS}),
+        pd.concat(spikes, ignore_index=True) if spikes
+        else pd.DataFrame(columns=["athlete", "day", "max_km", "ceiling_km", "change_pct",
+                                   "tier"]),
+    )

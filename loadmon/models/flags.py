@@ -317,9 +317,7 @@ def flags_of(log: PreparedLog, rules: RuleSet,
     """
     sess, pain, until = log.sessions, log.pain, log.until
     runs = sess[sess["is_run"]]
-    spike, ramp = rules["spike"], rules["weekly_ramp"]
-    pad = max(spike["window_days"], spike["break_window_days"], 2 * ramp["window_days"])
-    days = _daily_runs(runs, until, pad_days=pad)
+    days = _run_days(log, rules)
     if daily is None and not sess.empty:
         daily = daily_load(sess, rules, until)
     spikes = _spike(days, rules["spike"])
@@ -438,6 +436,48 @@ def _data_check(excluded: pd.DataFrame, rule: Rule) -> list[Flag]:
     return flags
 
 
+def spike_table(log: PreparedLog, rules: RuleSet) -> pd.DataFrame:
+    """Return each run day's longest run against its 30-day ceiling, as the spike rule sees it.
+
+    Parameters
+    ----------
+    log : PreparedLog
+        The log.
+    rules : RuleSet
+        The rules (``spike`` and ``weekly_ramp`` windows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per athlete and day with a run: ``athlete``, ``day``, ``max_km``
+        (the day's longest run), ``ceiling_km`` (the longest run of the prior
+        ``window_days``; 0 when none), ``change_pct`` (NaN when not checked: a
+        new log or no recent base) and ``tier`` (``""`` below the caution tier).
+    """
+    days = _run_days(log, rules)
+    ceiling = _rolling(days, "max_km", rules["spike"]["window_days"], "max", shift=1)
+    checked, change, tier = _spike_change(days, ceiling, rules["spike"])
+    out = days.assign(ceiling_km=ceiling, change_pct=change.where(checked),
+                      tier=tier.where(checked, ""))
+    return out.loc[out["max_km"] > 0, ["athlete", "day", "max_km", "ceiling_km", "change_pct",
+                                       "tier"]].reset_index(drop=True)
+
+
+def _run_days(log: PreparedLog, rules: RuleSet) -> pd.DataFrame:
+    spike, ramp = rules["spike"], rules["weekly_ramp"]
+    pad = max(spike["window_days"], spike["break_window_days"], 2 * ramp["window_days"])
+    return _daily_runs(log.sessions[log.sessions["is_run"]], log.until, pad_days=pad)
+
+
+def _spike_change(days: pd.DataFrame, ceiling: pd.Series,
+                  rule: Rule) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Which days are checked, their change in % over the ceiling, and its tier."""
+    checked = (days["max_km"] > 0) & (days["history_days"] >= rule["min_history_days"]) & (
+        ceiling > 0)
+    change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
+    return checked, change, _tier(change, rule)
+
+
 def _spike(days: pd.DataFrame, rule: Rule) -> list[Flag]:
     """Each day's longest run against the longest run of the prior 30 days."""
     if days.empty:
@@ -468,9 +508,7 @@ def _spike(days: pd.DataFrame, rule: Rule) -> list[Flag]:
         flags.append(_flag(rule, r.athlete, r.day, "info", r.max_km, before or None, "km",
                            "message_break", distance_km=r.max_km, break_text=text))
 
-    checked = ran & ~young & (ceiling > 0)
-    change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
-    tier = _tier(change, rule)
+    checked, change, tier = _spike_change(days, ceiling, rule)
     hit = days.assign(change=change, ceiling=ceiling, tier=tier)[checked & (tier != "")]
     for r in hit.itertuples():
         flags.append(_flag(rule, r.athlete, r.day, r.tier, r.change,
