@@ -334,8 +334,7 @@ def flags_of(log: PreparedLog, rules: RuleSet,
         *_shoe_rotation(runs, until, rules["shoe_rotation"]),
         *_shoe_wear(runs, log.shoes, until, rules["shoe_wear"]),
         *_surface_mix(runs, until, rules["surface_mix"]),
-        *(f for f in _surface_spike(runs, until, rules["surface_spike"])
-          if (f.athlete, f.date) not in spiked),
+        *_surface_spike(runs, until, rules["surface_spike"], spiked),
         *_cadence(runs, pain, rules["cadence"]),
         *_strength(sess, until, rules["strength"]),
         *_pain(pain, rules["pain"]),
@@ -680,36 +679,46 @@ def _surface_mix(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]
     ]
 
 
-def _surface_spike(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
+def _surface_spike(runs: pd.DataFrame, until: pd.Series, rule: Rule,
+                   spiked: set[tuple[str, date]]) -> list[Flag]:
     """Each day's longest run on a surface against the longest on it in the prior 30 days.
 
-    The single-run spike per (athlete, surface): the same grid of days, keyed by
-    athlete and surface, so the same rolling windows serve.
+    The single-run spike per (athlete, surface): the same grid of days, keyed by an
+    integer per athlete and surface, so the same rolling windows serve. Days in
+    `spiked` (athlete, date: the single-run spike flagged them, and it leads) are
+    skipped.
     """
     on = runs[runs["surface"].notna()]
     if on.empty:
         return []
     window = rule["window_days"]
-    athlete = on["athlete"].astype(str).to_numpy()
-    key = pd.Series(athlete, index=on.index) + "\x1f" + on["surface"].astype(str)
-    first_run = runs.groupby("athlete", observed=True)["day"].min()
-    until_key = pd.Series(until.reindex(athlete).to_numpy(), index=key.to_numpy())
-    days = _daily_runs(on.assign(athlete=key), until_key[~until_key.index.duplicated()],
-                       pad_days=window)
-    parts = days["athlete"].str.split("\x1f", n=1)
-    name, surface = parts.str[0], parts.str[1]
+    a_code, a_names = pd.factorize(on["athlete"].astype(object), sort=True)
+    s_code, s_names = pd.factorize(on["surface"].astype(object), sort=True)
+    key = a_code * len(s_names) + s_code
+    keys = np.unique(key)
+    key_athlete = a_names.to_numpy()[keys // len(s_names)]
+    key_until = pd.Series(until.reindex(key_athlete).to_numpy(), index=keys)
+    days = _daily_runs(on.assign(athlete=key), key_until, pad_days=window)
     ceiling = _rolling(days, "max_km", window, "max", shift=1)
-    history = (days["day"] - first_run.reindex(name).to_numpy()) // _DAY
+    first_run = runs.groupby("athlete", observed=True)["day"].min()
+    first_of_key = pd.Series(first_run.reindex(key_athlete).to_numpy(), index=keys)
+    history = (days["day"] - first_of_key.reindex(days["athlete"]).to_numpy()) // _DAY
     checked = (days["max_km"] > 0) & (ceiling > 0) & (history >= rule["min_history_days"])
     change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
-    tier = _tier(change, rule)
-    hit = days.assign(name=name, surface=surface, change=change, ceiling=ceiling,
-                      tier=tier)[checked & (tier != "")]
+    hit = checked & (change > rule["caution_pct"] + EPS)
+    if not hit.any():
+        return []
+    rows = days.assign(change=change, ceiling=ceiling)[hit]
+    k = rows["athlete"].to_numpy(dtype=np.int64)
+    names = a_names.to_numpy()[k // len(s_names)]
+    surfaces = s_names.to_numpy()[k % len(s_names)]
+    fresh = ~pd.MultiIndex.from_arrays([names, rows["day"].dt.date]).isin(list(spiked))
+    rows, names, surfaces = rows[fresh], names[fresh], surfaces[fresh]
+    tier = _tier(rows["change"], rule)
     return [
-        _flag(rule, r.name, r.day, rule.severity, r.change, rule[f"{r.tier}_pct"], "%",
-              distance_km=r.max_km, surface=r.surface, ceiling_km=r.ceiling,
-              change_pct=r.change)
-        for r in hit.itertuples()
+        _flag(rule, name, r.day, rule.severity, r.change, rule[f"{t}_pct"], "%",
+              distance_km=r.max_km, surface=surface, ceiling_km=r.ceiling, change_pct=r.change)
+        for r, t, name, surface in zip(rows.itertuples(), tier, names, surfaces, strict=True)
     ]
 
 
