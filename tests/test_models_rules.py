@@ -337,6 +337,14 @@ def test_rising_morning_pain_raises_the_pain_flag() -> None:
     assert [(f.date, f.value, f.threshold) for f in found] == [(d + timedelta(days=1), 6, 5)]
 
 
+def test_pain_above_the_limit_day_after_day_is_one_flag_per_episode() -> None:
+    d = date(2026, 3, 2)
+    scores = [6, 6, 7, 6, 3, 6, 6]
+    p = pains("ann", *[PainEntry(d + timedelta(days=i), s) for i, s in enumerate(scores)])
+    found = [f for f in flags_of([], "pain", pain=p) if f.threshold == 5]
+    assert sorted(f.date for f in found) == [d, d + timedelta(days=5)]
+
+
 def test_six_weeks_of_heel_pain_raise_the_referral() -> None:
     d = date(2026, 3, 2)
     p = pains("ann", *[PainEntry(d + timedelta(days=3 * i), 3) for i in range(16)])

@@ -810,11 +810,16 @@ def _rising(pain: pd.DataFrame, keys: list[str], entries: int) -> tuple[pd.Serie
 
 def _pain(pain: pd.DataFrame, rule: Rule) -> list[Flag]:
     """Pain above the limit, or a morning / 24 h-after response rising entry after entry."""
+    # One flag per episode of consecutive entries above the limit (per athlete and site),
+    # on its first entry: a daily score of 6 for a week is one message, not seven.
+    above = pain["score"] > rule["max_score"] + EPS
+    keys = [pain["athlete"].astype(object), pain["site"]]
+    starts = above & ~above.groupby(keys, sort=False).shift(1, fill_value=False).astype(bool)
     flags = [
         _flag(rule, r.athlete, r.date_local, rule.severity, r.score, rule["max_score"], "/10",
               site=r.site.capitalize(), score=r.score, when=r.when,
               date=r.date_local.date().isoformat())
-        for r in pain[pain["score"] > rule["max_score"] + EPS].itertuples()
+        for r in pain[starts].itertuples()
     ]
     response = pain[pain["when"].isin(["morning", "after"])]
     if response.empty:
