@@ -14,11 +14,13 @@ from loadmon.signal import (
     detect_contacts,
     summarize,
 )
+from loadmon.signal.detector import CadenceTracker
 from loadmon.signal.synthetic import synthesize
 
 
 def f1_after_offset(det: np.ndarray, truth: np.ndarray, tol_s: float = 0.05) -> float:
     """F1 of detections against true contacts after removing the median offset."""
+
     def match(d: np.ndarray, g: np.ndarray, tol: float) -> tuple[int, list[float]]:
         used = np.zeros(len(d), bool)
         diffs = []
@@ -38,13 +40,18 @@ def f1_after_offset(det: np.ndarray, truth: np.ndarray, tol_s: float = 0.05) -> 
 
 
 def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
-    det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=rec.gyro_dps is not None,
-                          side=rec.side, range_g=rec.range_g)
+    det = ContactDetector(
+        rec.placement,
+        rec.fs_hz,
+        has_gyro=rec.gyro_dps is not None,
+        side=rec.side,
+        range_g=rec.range_g,
+    )
     out, i, k = [], 0, 0
     while i < len(rec.t_s):
         n = sizes[k % len(sizes)]
-        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i:i + n]
-        out += det.push(rec.t_s[i:i + n], rec.acc_g[i:i + n], gyro)
+        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i : i + n]
+        out += det.push(rec.t_s[i : i + n], rec.acc_g[i : i + n], gyro)
         i, k = i + n, k + 1
     out += det.finish()
     return contacts_frame(out)
@@ -59,10 +66,19 @@ def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
     sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=5),
     jitter=st.booleans(),
 )
-def test_any_chunking_gives_identical_contacts(placement, activity, fs_hz, seed, sizes,
-                                               jitter) -> None:
-    rec, _ = synthesize(placement, activity=activity, duration_s=12, fs_hz=fs_hz, seed=seed,
-                        noise_g=0.03, jitter_s=0.002 if jitter else 0.0, dropouts=1)
+def test_any_chunking_gives_identical_contacts(
+    placement, activity, fs_hz, seed, sizes, jitter
+) -> None:
+    rec, _ = synthesize(
+        placement,
+        activity=activity,
+        duration_s=12,
+        fs_hz=fs_hz,
+        seed=seed,
+        noise_g=0.03,
+        jitter_s=0.002 if jitter else 0.0,
+        dropouts=1,
+    )
     whole = detect_contacts(rec)
     pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole)
 
@@ -73,12 +89,25 @@ def test_fixed_chunk_sizes_of_the_issue(sizes) -> None:
     pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), detect_contacts(rec))
 
 
-@pytest.mark.parametrize(("placement", "cadence"), [
-    ("foot", 150), ("foot", 175), ("foot", 200), ("ankle", 170),
-])
+@pytest.mark.parametrize(
+    ("placement", "cadence"),
+    [
+        ("foot", 150),
+        ("foot", 175),
+        ("foot", 200),
+        ("ankle", 170),
+    ],
+)
 def test_synthetic_running_foot_contacts(placement: str, cadence: float) -> None:
-    rec, truth = synthesize(placement, activity="run", cadence_spm=cadence, duration_s=60,
-                            fs_hz=200, seed=11, noise_g=0.02)
+    rec, truth = synthesize(
+        placement,
+        activity="run",
+        cadence_spm=cadence,
+        duration_s=60,
+        fs_hz=200,
+        seed=11,
+        noise_g=0.02,
+    )
     found = detect_contacts(rec)
     assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.995
     summary = summarize(found, rec)
@@ -90,11 +119,63 @@ def test_synthetic_running_foot_contacts(placement: str, cadence: float) -> None
 
 @pytest.mark.parametrize("placement", ["lower_back", "hip"])
 def test_synthetic_running_trunk_contacts(placement: str) -> None:
-    rec, truth = synthesize(placement, activity="run", cadence_spm=170, duration_s=60,
-                            fs_hz=100, seed=5, noise_g=0.02)
+    rec, truth = synthesize(
+        placement, activity="run", cadence_spm=170, duration_s=60, fs_hz=100, seed=5, noise_g=0.02
+    )
     found = detect_contacts(rec)
     assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.97
     assert summarize(found, rec).cadence_spm == pytest.approx(170, rel=0.03)
+
+
+def test_phone_in_hand_running_at_a_fast_cadence() -> None:
+    # the walking band of a phone in the hand (below 2 Hz) would cut off 3.2 Hz steps
+    rec, truth = synthesize(
+        "phone_hand",
+        activity="run",
+        cadence_spm=192,
+        duration_s=60,
+        fs_hz=100,
+        seed=21,
+        noise_g=0.02,
+    )
+    found = detect_contacts(rec)
+    assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.95
+    assert summarize(found, rec).cadence_spm == pytest.approx(192, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    ("activity", "cadence", "running"),
+    [
+        ("run", 165, True),
+        ("run", 195, True),
+        ("walk", 100, False),
+        ("walk", 125, False),
+    ],
+)
+def test_cadence_tracker_tells_running_from_walking(activity, cadence, running) -> None:
+    rec, _ = synthesize(
+        "phone_hand",
+        activity=activity,
+        cadence_spm=cadence,
+        duration_s=30,
+        fs_hz=100,
+        seed=22,
+        noise_g=0.02,
+    )
+    det = ContactDetector(rec.placement, rec.fs_hz)
+    det.push(rec.t_s, rec.acc_g)
+    det.finish()
+    assert det._cadence is not None and det._cadence.running is running
+
+
+def test_cadence_tracker_is_chunk_invariant() -> None:
+    x = np.random.default_rng(3).normal(size=5000)
+    whole = CadenceTracker(200.0)(x)
+    tracker, parts, i = CadenceTracker(200.0), [], 0
+    for n in [1, 7, 8, 333, 9, 1000, 2, 4000]:
+        parts.append(tracker(x[i : i + n]))
+        i += n
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
 def test_latency_is_below_half_a_second() -> None:
@@ -109,8 +190,25 @@ def test_contact_is_known_within_the_latency() -> None:
     rec, _ = synthesize("lower_back", activity="run", duration_s=20, fs_hz=100, seed=2)
     det = ContactDetector(rec.placement, rec.fs_hz)
     for i in range(len(rec.t_s)):
-        for c in det.push(rec.t_s[i:i + 1], rec.acc_g[i:i + 1]):
+        for c in det.push(rec.t_s[i : i + 1], rec.acc_g[i : i + 1]):
             assert rec.t_s[i] - c.t_s <= det.latency_s + 1e-9
+
+
+def test_backward_timestamps_are_dropped_alike_in_any_chunking() -> None:
+    # jitter larger than the sample period: timestamps step back, also across chunk borders
+    rec, _ = synthesize(
+        "foot", activity="run", cadence_spm=100, duration_s=15, fs_hz=833, seed=0, jitter_s=0.002
+    )
+    assert np.any(np.diff(rec.t_s) <= 0)
+    dropped = []
+    for size in (len(rec.t_s), 2, 7):
+        det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=True)
+        for i in range(0, len(rec.t_s), size):
+            det.push(rec.t_s[i : i + size], rec.acc_g[i : i + size], rec.gyro_dps[i : i + size])
+        det.finish()
+        dropped.append(det.dropped)
+    assert dropped[1] == dropped[0] and dropped[2] == dropped[0]
+    pd.testing.assert_frame_equal(run_in_chunks(rec, [2]), detect_contacts(rec))
 
 
 def test_bad_samples_are_dropped_and_counted() -> None:
@@ -142,10 +240,18 @@ def test_constant_signal_gives_no_contacts() -> None:
 
 
 def test_clipped_impacts_are_marked() -> None:
-    rec, _ = synthesize("foot", activity="run", duration_s=20, fs_hz=400, seed=8,
-                        impact_g=(12.0, 15.0), clip_range_g=8.0)
-    rec = Recording(rec.t_s, rec.acc_g, rec.fs_hz, rec.placement, rec.gyro_dps,
-                    range_g=8.0, side="left")
+    rec, _ = synthesize(
+        "foot",
+        activity="run",
+        duration_s=20,
+        fs_hz=400,
+        seed=8,
+        impact_g=(12.0, 15.0),
+        clip_range_g=8.0,
+    )
+    rec = Recording(
+        rec.t_s, rec.acc_g, rec.fs_hz, rec.placement, rec.gyro_dps, range_g=8.0, side="left"
+    )
     found = detect_contacts(rec)
     assert len(found) > 10
     assert found["clipped"].mean() > 0.8
@@ -153,8 +259,7 @@ def test_clipped_impacts_are_marked() -> None:
 
 
 def test_single_foot_sensor_counts_both_feet() -> None:
-    rec, _ = synthesize("foot", activity="walk", cadence_spm=110, duration_s=120,
-                            fs_hz=100, seed=9)
+    rec, _ = synthesize("foot", activity="walk", cadence_spm=110, duration_s=120, fs_hz=100, seed=9)
     summary = summarize(detect_contacts(rec), rec)
     assert summary.steps == 2 * summary.contacts
     assert summary.cadence_spm == pytest.approx(110, rel=0.03)
@@ -163,8 +268,15 @@ def test_single_foot_sensor_counts_both_feet() -> None:
 
 
 def test_dropouts_are_bridged_and_counted() -> None:
-    rec, truth = synthesize("lower_back", activity="run", duration_s=40, fs_hz=100, seed=6,
-                            dropouts=3, dropout_s=(0.2, 0.4))
+    rec, truth = synthesize(
+        "lower_back",
+        activity="run",
+        duration_s=40,
+        fs_hz=100,
+        seed=6,
+        dropouts=3,
+        dropout_s=(0.2, 0.4),
+    )
     det = ContactDetector(rec.placement, rec.fs_hz)
     found = det.push(rec.t_s, rec.acc_g) + det.finish()
     assert det.gaps == 3
@@ -173,7 +285,8 @@ def test_dropouts_are_bridged_and_counted() -> None:
 
 @pytest.mark.parametrize("activity", ["run", "walk"])
 def test_foot_sensor_at_25_hz(activity: str) -> None:
-    rec, truth = synthesize("foot", activity=activity, duration_s=60, fs_hz=25, seed=12,
-                            noise_g=0.02)
+    rec, truth = synthesize(
+        "foot", activity=activity, duration_s=60, fs_hz=25, seed=12, noise_g=0.02
+    )
     found = detect_contacts(rec)
     assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.97

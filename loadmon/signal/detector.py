@@ -11,6 +11,9 @@ across calls and every decision looks at a fixed window of samples:
    (timestamps may jitter or gap; gaps are bridged and counted);
 3. **features**: causal IIR filters (`scipy.signal.sosfilt` with carried
    ``zi``) give a contact score, a refinement signal and an activity signal;
+   where the profile has a running band (phone in the hand), a running
+   autocorrelation (`CadenceTracker`) tells running from walking and the
+   score comes from the band of the current gait;
 4. **candidates**: a sample is a candidate when its score is the maximum of
    the window of ``±candidate_window_s`` around it, so it is decided once that
    window has arrived (bounded look-ahead);
@@ -19,8 +22,11 @@ across calls and every decision looks at a fixed window of samples:
    contact when the foot is much quieter after it than before it (swing ends
    in stance), otherwise it is a push-off (terminal contact), which gives the
    contact time of the preceding initial contact;
-6. **accept**: a refractory interval and a threshold relative to the recent
-   accepted scores reject ringing and small bumps.
+6. **accept**: a refractory interval (while running, a fraction of the
+   tracked step period) and a threshold relative to the recent accepted
+   scores reject ringing and small bumps; with a foot gyroscope a weaker
+   candidate still counts when the pitch rate shows a swing ending there
+   (soft last steps before stopping, impacts blurred by a low rate).
 
 Latency: an initial contact is known ``latency_s`` after it happened: at most
 0.5 s of stream time for every placement at 40 Hz and above (0.54 s for a foot
@@ -90,6 +96,19 @@ class Profile:
         vertical-acceleration peak).
     min_score_g : float
         Scores below this (g) are sensor noise or a body at rest, never a contact.
+    soft_threshold : float or None
+        With a gyroscope and `gyro_refine_s`: a candidate below
+        `relative_threshold` is still an initial contact when its score reaches
+        this fraction of the reference, the pitch rate crosses from swing to
+        stance in the gyroscope window and the swing before it reaches
+        `SOFT_SWING_FRACTION` of the recent swings' peak rate (the last steps
+        before stopping land softly; impacts sampled at a low rate vary from
+        contact to contact). None disables it.
+    run_band_hz : tuple of float or None
+        Band of the score while the stream runs at a running cadence (see
+        `CadenceTracker`); None keeps `band_hz` at every cadence. A band that
+        separates walking steps from arm swing cuts off running steps (150-200
+        steps/min are 2.5-3.3 Hz).
     """
 
     score: str
@@ -106,26 +125,60 @@ class Profile:
     gyro_refine_s: tuple[float, float] | None = None
     event_offset_s: float = 0.0
     min_score_g: float = 0.02
+    run_band_hz: tuple[float, float] | None = None
+    soft_threshold: float | None = None
 
 
 FOOT = Profile(
-    score="hf_energy", band_hz=(20.0, 2.5), candidate_window_s=0.10, refine_s=(-0.15, 0.05),
-    onset_fraction=0.15, classify_s=(0.20, 0.40), quiet_ratio=0.4, min_interval_s=0.40,
-    relative_threshold=0.3, gyro_refine_s=(-0.15, 0.10),
+    score="hf_energy",
+    band_hz=(20.0, 2.5),
+    candidate_window_s=0.10,
+    refine_s=(-0.15, 0.05),
+    onset_fraction=0.15,
+    classify_s=(0.20, 0.40),
+    quiet_ratio=0.4,
+    min_interval_s=0.40,
+    relative_threshold=0.3,
+    gyro_refine_s=(-0.15, 0.10),
+    soft_threshold=0.1,
 )
 TRUNK = Profile(
-    score="band_norm", band_hz=(0.7, 4.0), candidate_window_s=0.15, refine_s=None,
-    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.27,
-    relative_threshold=0.2, event_offset_s=0.02,
+    score="band_norm",
+    band_hz=(0.7, 4.0),
+    candidate_window_s=0.15,
+    refine_s=None,
+    onset_fraction=0.0,
+    classify_s=None,
+    quiet_ratio=1.0,
+    min_interval_s=0.27,
+    relative_threshold=0.2,
+    event_offset_s=0.02,
 )
 PHONE = Profile(
-    score="band_norm", band_hz=(0.5, 2.0), candidate_window_s=0.20, refine_s=None,
-    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.28,
-    relative_threshold=0.2, history=16, event_offset_s=0.15,
+    score="band_norm",
+    band_hz=(0.5, 2.0),
+    candidate_window_s=0.20,
+    refine_s=None,
+    onset_fraction=0.0,
+    classify_s=None,
+    quiet_ratio=1.0,
+    min_interval_s=0.28,
+    relative_threshold=0.2,
+    history=16,
+    event_offset_s=0.15,
 )
+#: A phone carried in the hand swings with the arm once a stride: walking steps need a
+#: band below 2 Hz to keep that swing out, running steps need one up to 4 Hz.
+PHONE_HAND = replace(PHONE, run_band_hz=(0.8, 4.0))
 WRIST = Profile(
-    score="band_norm", band_hz=(1.2, 5.0), candidate_window_s=0.15, refine_s=None,
-    onset_fraction=0.0, classify_s=None, quiet_ratio=1.0, min_interval_s=0.25,
+    score="band_norm",
+    band_hz=(1.2, 5.0),
+    candidate_window_s=0.15,
+    refine_s=None,
+    onset_fraction=0.0,
+    classify_s=None,
+    quiet_ratio=1.0,
+    min_interval_s=0.25,
     relative_threshold=0.3,
 )
 #: A tibia keeps rotating through stance, so "quiet after the contact" does not
@@ -134,12 +187,19 @@ SHANK = replace(FOOT, classify_s=None, gyro_refine_s=None, relative_threshold=0.
 #: Below `LOW_RATE_HZ` impacts are not resolved: a foot sensor is read by its stride rhythm,
 #: which needs a longer look-ahead (a contact is known within 0.54 s instead of 0.5 s).
 LOW_RATE_HZ = 40.0
-FOOT_LOW_RATE = replace(FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20,
-                        refine_s=None)
+FOOT_LOW_RATE = replace(
+    FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20, refine_s=None
+)
 PROFILES: dict[str, Profile] = {
-    "foot": FOOT, "ankle": FOOT, "shank": SHANK,
-    "lower_back": TRUNK, "hip": TRUNK, "wrist": WRIST,
-    "phone_hand": PHONE, "phone_pocket": PHONE, "phone_bag": PHONE,
+    "foot": FOOT,
+    "ankle": FOOT,
+    "shank": SHANK,
+    "lower_back": TRUNK,
+    "hip": TRUNK,
+    "wrist": WRIST,
+    "phone_hand": PHONE_HAND,
+    "phone_pocket": PHONE,
+    "phone_bag": PHONE,
 }
 
 IMPACT_WINDOW_S = (-0.02, 0.08)
@@ -156,6 +216,21 @@ PITCH_AXIS_LP_HZ = 0.2
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 #: Scales of the classification windows: walking, and running (shorter stance).
 GAIT_SCALES = (1.0, 0.5, 0.35)
+#: Cadence tracking (`CadenceTracker`): rate of the decimated stream, time constant of the
+#: running autocorrelation, the step periods of running (lags of the autocorrelation
+#: peak, s, searched within a slightly wider range) and the correlation it must reach.
+CADENCE_FS = 25.0
+CADENCE_TAU_S = 3.0
+RUN_STEP_S = (0.22, 0.40)
+RUN_SEARCH_S = (0.18, 0.46)
+RUN_MIN_CORR = 0.4
+#: While running, the refractory interval is this fraction of the tracked step period.
+RUN_REFRACTORY = 0.6
+#: A soft contact (`Profile.soft_threshold`) needs a swing of at least this fraction of the
+#: median peak angular rate of the recent contacts' swings, searched over `SWING_PEAK_S`
+#: (from, to) before the onset.
+SOFT_SWING_FRACTION = 0.5
+SWING_PEAK_S = (0.5, 0.05)
 
 
 def profile_for(placement: str, fs_hz: float) -> Profile:
@@ -252,6 +327,76 @@ class _Resampler:
         return tg, xg
 
 
+class CadenceTracker:
+    """Causal running autocorrelation of a stream that tells running from walking.
+
+    The stream is decimated to about `CADENCE_FS` on its global sample index
+    (so any chunking gives the same decimated samples); the products
+    ``d[n] * d[n - lag]`` for lags up to `RUN_SEARCH_S` are smoothed by a
+    first-order low-pass of time constant `CADENCE_TAU_S` (carried state).
+    The stream runs when the normalised autocorrelation has an interior
+    maximum at a lag inside `RUN_STEP_S` reaching `RUN_MIN_CORR`: a clear
+    periodicity of 150-270 steps/min. Walking steps (0.45-0.8 s) put the
+    maximum at the edge of the search range or beyond it, and the harmonics of
+    their double-humped pattern stay well below the threshold.
+
+    Parameters
+    ----------
+    fs : float
+        Rate of the stream, Hz.
+    """
+
+    def __init__(self, fs: float) -> None:
+        self.k = max(1, round(fs / CADENCE_FS))
+        fsd = fs / self.k
+        self.lags = np.arange(round(RUN_SEARCH_S[1] * fsd) + 1)
+        self._lo = round(RUN_SEARCH_S[0] * fsd)
+        self._step = (round(RUN_STEP_S[0] * fsd), round(RUN_STEP_S[1] * fsd))
+        self._sos = _sos("lowpass", 1.0 / (2 * math.pi * CADENCE_TAU_S), fsd, order=1)
+        # from rest: early estimates weigh the few products seen so far, with no start-up bias
+        self._zi = np.zeros((self._sos.shape[0], 2, len(self.lags)))
+        self._hist = np.zeros(len(self.lags) - 1)  # last decimated samples, oldest first
+        self._n = 0  # global index of the next sample
+        self._fsd = fsd
+        #: Step period (s) found by the last decimated sample while running, else 0.
+        self.period_s = 0.0
+
+    @property
+    def running(self) -> bool:
+        """Whether the stream runs at its last decimated sample."""
+        return self.period_s > 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Feed the next samples; return the step period (s) in force at each, 0 when walking."""
+        first = (-self._n) % self.k
+        d = x[first :: self.k]
+        periods = np.full(len(x), self.period_s)
+        if len(d):
+            m = len(self._hist)
+            ext = np.concatenate((self._hist, d))
+            # products d[n] * d[n - lag] for every new decimated sample and lag
+            idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
+            r, self._zi = sps.sosfilt(self._sos, ext[m:, None] * ext[idx], axis=0, zi=self._zi)
+            rho = r[:, self._lo :] / np.maximum(r[:, :1], 1e-12)
+            peak = np.argmax(rho, axis=1) + self._lo
+            run = (
+                (peak > self._lo)
+                & (peak < self.lags[-1])
+                & (peak >= self._step[0])
+                & (peak <= self._step[1])
+                & (rho.max(axis=1) >= RUN_MIN_CORR)
+            )
+            self._hist = ext[len(ext) - m :]
+            # each decimated sample's decision holds until the next one
+            pos = first + self.k * np.arange(len(d))
+            seg = np.searchsorted(pos, np.arange(len(x)), side="right") - 1
+            per = np.where(run, peak / self._fsd, 0.0)
+            periods = np.where(seg >= 0, per[np.maximum(seg, 0)], self.period_s)
+            self.period_s = float(per[-1])
+        self._n += len(x)
+        return periods
+
+
 class ContactDetector:
     """Online foot-contact detector; feed it chunks with `push`, end with `finish`.
 
@@ -306,6 +451,14 @@ class ContactDetector:
             centre = math.sqrt(p.band_hz[0] * min(p.band_hz[1], 0.45 * fs))
             self.delay_s = _group_delay_s(sos, centre, fs)
             self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1))
+        self._cadence: CadenceTracker | None = None
+        self._delay_run_s = self.delay_s
+        if p.run_band_hz is not None and p.score != "hf_energy":
+            sos = _sos("bandpass", p.run_band_hz, fs)
+            self._bp_run = _Filter(sos)
+            centre = math.sqrt(p.run_band_hz[0] * min(p.run_band_hz[1], 0.45 * fs))
+            self._delay_run_s = _group_delay_s(sos, centre, fs)
+            self._cadence = CadenceTracker(fs)
         self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1))
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
@@ -314,15 +467,20 @@ class ContactDetector:
         self._imp = (w(IMPACT_WINDOW_S[0]), w(IMPACT_WINDOW_S[1]))
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
+        self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
         cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
         reach = self._ref[1] + max(cls_max, self._imp[1], self._gref[1])
         self._ahead = max(self._cw, reach) + 1
-        self._behind = (self._cw + max(-self._ref[0], 0)
-                        + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0]) + 1)
+        self._behind = (
+            self._cw
+            + max(-self._ref[0], 0)
+            + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0], self._swp[0])
+            + 1
+        )
         self._min_gap = w(p.min_interval_s)
         # a contact reported at t is decided when the stream reaches this far past t;
         # notifications are batched only within the slack below MAX_LATENCY_S
-        base = self._ahead / fs + self.delay_s - p.event_offset_s
+        base = self._ahead / fs + max(self.delay_s, self._delay_run_s) - p.event_offset_s
         slack = math.floor((MAX_LATENCY_S - base) * fs + 1e-9)
         self._batch = max(1, min(round(BATCH_S * fs), slack + 1))
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -338,9 +496,11 @@ class ContactDetector:
         self._act = np.empty(0)
         self._gyro = np.empty((0, 3))
         self._gcov = np.empty((0, 6))
+        self._period = np.empty(0)  # step period while running (cadence tracker), else 0
         self._next = 0
         self._last_ic: int | None = None
         self._scores: list[float] = []
+        self._swings: list[float] = []  # swing peak rates of the recent contacts (gyroscope)
         self._open: list[tuple[int, Contact]] = []  # contacts awaiting their push-off
 
     # -- stages -------------------------------------------------------------------------
@@ -359,6 +519,10 @@ class ContactDetector:
             else:
                 v = m - 1.0
             x = self._bp(v)
+            if self._cadence is not None:
+                xr = self._bp_run(v)
+                period = self._cadence(xr)
+                x = np.where(period > 0, xr, x)
             r = x
         if self.has_gyro:
             gy = xg[:, 3:6]
@@ -377,6 +541,8 @@ class ContactDetector:
         self._act = np.concatenate((self._act[keep:], act))
         self._gyro = np.concatenate((self._gyro[keep:], gy))
         self._gcov = np.concatenate((self._gcov[keep:], cov))
+        if self._cadence is not None:
+            self._period = np.concatenate((self._period[keep:], period))
         self._base += keep
         self._n += len(tg)
 
@@ -386,7 +552,7 @@ class ContactDetector:
             return np.empty(0, dtype=np.int64)
         lo = self._next - self._cw
         hi = min(end + self._cw, self._n)
-        seg = self._x[max(lo, self._base) - self._base: hi - self._base]
+        seg = self._x[max(lo, self._base) - self._base : hi - self._base]
         pad_left = max(0, self._base - lo) if lo < self._base else 0
         pad_right = (end + self._cw) - hi
         seg = np.concatenate((np.full(pad_left, -np.inf), seg, np.full(pad_right, -np.inf)))
@@ -400,7 +566,7 @@ class ContactDetector:
     def _window(self, arr: np.ndarray, a: int, b: int) -> np.ndarray:
         a = max(a, self._base, 0)
         b = min(b, self._n)
-        return arr[a - self._base: b - self._base] if b > a else arr[:0]
+        return arr[a - self._base : b - self._base] if b > a else arr[:0]
 
     def _refine(self, i: int) -> int:
         if self.p.refine_s is None:
@@ -411,20 +577,43 @@ class ContactDetector:
         start = max(i + self._ref[0], 0)
         return start + int(np.argmax(seg >= self.p.onset_fraction * seg.max()))
 
+    def _pitch(self, j: int) -> np.ndarray:
+        """Pitch rate in the gyroscope window of onset `j`, signed so the swing is positive."""
+        c = self._gcov[j - self._base]
+        cov = np.array([[c[0], c[3], c[4]], [c[3], c[1], c[5]], [c[4], c[5], c[2]]])
+        axis = np.linalg.eigh(cov)[1][:, -1]
+        pitch = self._window(self._gyro, j + self._gref[0], j + self._gref[1] + 1) @ axis
+        swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
+        if len(swing) == 0:
+            return pitch[:0]
+        return -pitch if swing.mean() < 0 else pitch
+
+    def _swing_peak(self, j: int) -> float:
+        """Peak angular rate of the swing before onset `j`."""
+        seg = self._window(self._act, j - self._swp[0], j - self._swp[1])
+        return float(seg.max()) if len(seg) else 0.0
+
+    def _is_soft_contact(self, j: int, score: float, ref: float) -> bool:
+        """Whether a candidate under the relative threshold still ends a swing (gyroscope)."""
+        if self.p.soft_threshold is None or not self.has_gyro or self.p.gyro_refine_s is None:
+            return False
+        if score < self.p.soft_threshold * ref:
+            return False
+        if self._swings and self._swing_peak(j) < SOFT_SWING_FRACTION * float(
+            np.median(self._swings)
+        ):
+            return False
+        pitch = self._pitch(j)
+        return bool(np.any((pitch[:-1] > 0) & (pitch[1:] <= 0)))
+
     def _pitch_minimum(self, j: int) -> int:
         """Refine an initial contact to the pitch angular-velocity minimum after the swing."""
         if not self.has_gyro or self.p.gyro_refine_s is None:
             return j
-        c = self._gcov[j - self._base]
-        cov = np.array([[c[0], c[3], c[4]], [c[3], c[1], c[5]], [c[4], c[5], c[2]]])
-        axis = np.linalg.eigh(cov)[1][:, -1]
-        a, b = j + self._gref[0], j + self._gref[1] + 1
-        pitch = self._window(self._gyro, a, b) @ axis
-        swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
-        if len(pitch) == 0 or len(swing) == 0:
+        a = j + self._gref[0]
+        pitch = self._pitch(j)
+        if len(pitch) == 0:
             return j
-        if swing.mean() < 0:
-            pitch = -pitch
         # the first clear minimum after the swing ends (pitch rate crossing zero); ringing
         # later in loading response can dip deeper
         crossing = np.flatnonzero((pitch[:-1] > 0) & (pitch[1:] <= 0))
@@ -446,8 +635,10 @@ class ContactDetector:
             a, b = round(self._cls[0] * k), round(self._cls[1] * k)
             post = self._window(self._act, j + a, j + b)
             pre = self._window(self._act, j - b, j - a)
-            if len(post) and len(pre) and (
-                float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12)
+            if (
+                len(post)
+                and len(pre)
+                and (float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12))
             ):
                 return True
         return False
@@ -459,15 +650,26 @@ class ContactDetector:
         k = int(np.argmax(seg))
         peak = float(seg[k])
         if 0 < k < len(seg) - 1:  # parabolic interpolation of the sampled peak
-            y0, y1, y2 = (float(v) for v in seg[k - 1: k + 2])
+            y0, y1, y2 = (float(v) for v in seg[k - 1 : k + 2])
             den = y0 - 2 * y1 + y2
             if den < 0:
                 peak = y1 - (y0 - y2) ** 2 / (8 * den)
         clipped = self.range_g is not None and peak >= 0.98 * self.range_g
         return peak, clipped
 
+    def _refractory(self, j: int) -> int:
+        """Shortest interval (samples) to the previous contact for a contact at `j`."""
+        if self._cadence is not None:
+            period = self._period[min(j, self._n - 1) - self._base]
+            if period > 0:  # running: a fraction of the tracked step period
+                return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
+        return self._min_gap
+
     def _time(self, j: int) -> float:
-        return float(self._t[j - self._base]) - self.delay_s + self.p.event_offset_s
+        delay = self.delay_s
+        if self._cadence is not None and self._period[j - self._base] > 0:
+            delay = self._delay_run_s
+        return float(self._t[j - self._base]) - delay + self.p.event_offset_s
 
     def _process(self, final: bool) -> list[Contact]:
         out: list[Contact] = []
@@ -488,11 +690,14 @@ class ContactDetector:
                         out.append(replace(c, contact_ms=1000.0 * (j - j0) / self.fs))
                         self._open.clear()
                 continue
-            ref = float(np.median(self._scores[-self.p.history:])) if self._scores else score
-            if score < self.p.relative_threshold * ref:
+            ref = float(np.median(self._scores[-self.p.history :])) if self._scores else score
+            if score < self.p.relative_threshold * ref and not self._is_soft_contact(j, score, ref):
                 continue
-            if self._last_ic is not None and j - self._last_ic < self._min_gap:
+            if self._last_ic is not None and j - self._last_ic < self._refractory(j):
                 continue
+            if self.has_gyro and self.p.soft_threshold is not None:
+                self._swings.append(self._swing_peak(j))
+                del self._swings[: -self.p.history]
             j = self._pitch_minimum(j)
             self._last_ic = j
             self._scores.append(score)
@@ -562,9 +767,10 @@ class ContactDetector:
             # keep only strictly increasing timestamps (after the last one seen)
             last = self._resample.last_t
             if len(t):
-                prev = np.maximum.accumulate(np.where(ok, t, -np.inf))
-                prev = np.concatenate(([-np.inf if last is None else last], prev[:-1]))
-                ok &= t > prev
+                # the latest time seen before each sample, this batch's and the earlier ones
+                first = -np.inf if last is None else last
+                seen = np.concatenate(([first], np.where(ok, t, -np.inf)))
+                ok &= t > np.maximum.accumulate(seen)[:-1]
             self.dropped += int(len(t) - np.count_nonzero(ok))
             tg, xg = self._resample(t[ok], x[ok])
             if len(tg):
@@ -601,13 +807,19 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     pandas.DataFrame
         One row a contact, with `CONTACT_COLUMNS`.
     """
-    det = ContactDetector(rec.placement, rec.fs_hz, has_gyro=rec.gyro_dps is not None,
-                          side=rec.side, range_g=rec.range_g, profile=profile)
+    det = ContactDetector(
+        rec.placement,
+        rec.fs_hz,
+        has_gyro=rec.gyro_dps is not None,
+        side=rec.side,
+        range_g=rec.range_g,
+        profile=profile,
+    )
     # Fed in blocks: the contacts are the same for any chunking, and memory stays bounded.
     block = max(1, round(OFFLINE_BLOCK_S * rec.fs_hz))
     found: list[Contact] = []
     for i in range(0, len(rec.t_s), block):
-        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i:i + block]
-        found += det.push(rec.t_s[i:i + block], rec.acc_g[i:i + block], gyro)
+        gyro = None if rec.gyro_dps is None else rec.gyro_dps[i : i + block]
+        found += det.push(rec.t_s[i : i + block], rec.acc_g[i : i + block], gyro)
     found += det.finish()
     return contacts_frame(found)

@@ -50,8 +50,10 @@ def summarize(contacts: pd.DataFrame, rec: Recording) -> GaitSummary:
     if len(rec.t_s):
         t0 = float(rec.t_s[0])
         minutes = int(rec.duration_s // 60)
-        counts = np.bincount(((t - t0) // 60).astype(np.int64)[(t >= t0) & (t < t0 + 60 * minutes)],
-                             minlength=minutes)[:minutes]
+        counts = np.bincount(
+            ((t - t0) // 60).astype(np.int64)[(t >= t0) & (t < t0 + 60 * minutes)],
+            minlength=minutes,
+        )[:minutes]
         per_min = [float(c * per_contact) if c else float("nan") for c in counts]
     impact_med, impact_iqr = _median_iqr(contacts["impact_g"])
     contact_med, contact_iqr = _median_iqr(contacts["contact_ms"])
