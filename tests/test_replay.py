@@ -317,8 +317,10 @@ def test_replay_json_schema_and_nulls(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     doc = json.loads(result.stdout)
-    assert list(doc) == ["file", "placement", "fs_hz", "duration_s", "contacts", "summary"]
+    assert list(doc) == ["file", "format", "units", "placement", "fs_hz", "duration_s",
+                         "contacts", "summary"]
     assert doc["file"] == str(path) and doc["placement"] == "foot"
+    assert doc["format"] == "plain" and doc["units"] == "g"
     assert doc["fs_hz"] == 100.0 and doc["duration_s"] == pytest.approx(3.99)
     assert doc["contacts"] == [
         {"t_s": 0.5, "side": "left", "impact_g": 3.21, "contact_ms": 210.0},
@@ -384,7 +386,9 @@ def test_replay_human_summary(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "problem"), [
     (b"", "empty file: no header and no samples"),
     (bytes(range(256)), "not a CSV text file (binary data)"),
-    (b"t_s,ax,ay,az\n0,0,0,1\n", "missing columns ax_g, ay_g, az_g"),
+    (b"t_s,ax_g,ay_g\n0,0,1\n0.01,0,1\n", "missing column az_g"),
+    (b"foo,bar\n1,2\n", "header 'foo,bar' matches no known export format; expected one of: "
+                        "plain (t_s,ax_g,ay_g,az_g); phyphox"),
 ])
 def test_replay_errors_one_line_exit_1(tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "samples.csv"
@@ -441,9 +445,217 @@ def test_replay_real_detector_schema() -> None:
     result = _run(path, "--placement", "foot", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["file", "placement", "fs_hz", "duration_s", "contacts", "summary"]
+    assert list(doc) == ["file", "format", "units", "placement", "fs_hz", "duration_s",
+                         "contacts", "summary"]
     assert all(list(c) == ["t_s", "side", "impact_g", "contact_ms"] for c in doc["contacts"])
     assert list(doc["summary"]) == ["contacts", "steps", "cadence_spm", "impact_g_median",
                                     "contact_ms_median"]
     assert doc["summary"]["contacts"] == len(doc["contacts"]) > 0
     assert all(isinstance(c["t_s"], float) and math.isfinite(c["t_s"]) for c in doc["contacts"])
+
+
+# --------------------------------------------------------------------------- exporters, streaming
+
+from dataclasses import asdict  # noqa: E402
+
+from loadmon import replay as replay_service  # noqa: E402
+from loadmon.io.exporters import FORMATS  # noqa: E402
+from tests.test_io_exporters import (  # noqa: E402
+    FIXTURE_FORMATS,
+    FIXTURES,
+    WITH_GYRO,
+    sensorlogger_tables,
+    write_polar,
+    write_zip,
+)
+
+
+def _json_run(*args: object) -> dict:
+    result = _run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_list_formats_names_and_describes_every_format() -> None:
+    result = _run("--list-formats")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "description"]
+    assert [line.split()[0] for line in lines[1:]] == list(FORMATS)
+    for fmt, line in zip(FORMATS.values(), lines[1:], strict=True):
+        assert line.endswith(fmt.description)
+    doc = json.loads(_run("--list-formats", "--json").stdout)
+    assert [d["name"] for d in doc] == list(FORMATS)
+    assert all(d["description"] and d["expected"] for d in doc)
+
+
+@pytest.mark.parametrize(("name", "fmt"), FIXTURE_FORMATS.items())
+def test_every_format_replays_to_the_same_contacts(name: str, fmt: str, tmp_path: Path) -> None:
+    doc = _json_run(FIXTURES / name, "-p", "foot")
+    plain = FIXTURES / "plain/samples.csv"
+    if name not in WITH_GYRO:  # the same samples without the gyroscope
+        plain = tmp_path / "samples.csv"
+        pd.read_csv(FIXTURES / "plain/samples.csv").iloc[:, :4].to_csv(plain, index=False)
+    reference = _json_run(plain, "-p", "foot")
+    assert doc["format"] == fmt
+    assert doc["units"] == FORMATS_UNITS[fmt]
+    assert doc["summary"]["contacts"] > 0
+    assert doc["summary"] == reference["summary"]
+    assert [c["t_s"] for c in doc["contacts"]] == [c["t_s"] for c in reference["contacts"]]
+    assert [c["impact_g"] for c in doc["contacts"]] == pytest.approx(
+        [c["impact_g"] for c in reference["contacts"]], abs=1e-3)
+
+
+#: Units of each fixture's accelerations, as the header or the format tells them.
+FORMATS_UNITS = {"plain": "g", "phyphox": "m/s2", "sensorlogger": "m/s2", "polar": "mg",
+                 "metawear": "g", "actigraph": "g", "generic": "m/s2"}
+
+
+def test_human_output_says_format_and_units() -> None:
+    polar = FIXTURES / "Polar_H10_0A1B2C3D_20240501_120000_ACC.txt"
+    out = _run(polar, "-p", "foot").stdout
+    assert out.splitlines()[2] == "  read as polar: accelerations in milli-g (from the header); " \
+                                  "time in ns"
+    zipped = FIXTURES / "sensorlogger_2024-05-01_12-00-00.zip"
+    assert "  read as sensorlogger (TotalAcceleration.csv): accelerations in m/s^2" in \
+        _run(zipped, "-p", "foot").stdout
+
+
+def test_forced_format_and_units_options(tmp_path: Path) -> None:
+    polar = FIXTURES / "Polar_H10_0A1B2C3D_20240501_120000_ACC.txt"
+    assert _json_run(polar, "-p", "foot", "--format", "polar")["format"] == "polar"
+    result = _run(polar, "-p", "foot", "--format", "metawear")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {polar}: does not look like a metawear export")
+    assert _run(polar, "-p", "foot", "--format", "fit").exit_code == 2  # not a format
+    # a bare generic CSV: neither unit in its header
+    df = _walk()
+    bare = tmp_path / "bare.csv"
+    pd.DataFrame({"time": np.round(df["t_s"] * 1000).astype(int), "x": df["ax_g"] * 1000,
+                  "y": df["ay_g"] * 1000, "z": df["az_g"] * 1000}).to_csv(bare, index=False)
+    doc = _json_run(bare, "-p", "hip", "--units", "mg", "--time-unit", "ms")
+    assert (doc["format"], doc["units"], doc["fs_hz"]) == ("generic", "mg", 100.0)
+    assert doc["duration_s"] == pytest.approx(3.99)
+    wrong = _run(bare, "-p", "hip", "--units", "g", "--time-unit", "s")
+    assert wrong.exit_code == 1 and "median sample interval is 10 s" in wrong.stderr
+
+
+@pytest.mark.parametrize(("make", "problem"), [
+    (lambda p: p.write_bytes(b""), "empty file"),
+    (lambda p: p.write_bytes(bytes(range(256)) * 8), "binary data"),
+    (lambda p: p.write_text("foo;bar\n1;2\n"), "matches no known export format; expected one "
+                                                "of: plain (t_s,ax_g,ay_g,az_g); phyphox"),
+    (lambda p: p.write_text("t_s,ax_g,az_g\n0,0,1\n0.01,0,1\n"), "missing column ay_g"),
+    (lambda p: p.write_text("time (ms),x (g),y (g),z (g)\n"
+                            + "".join(f"{i * 10},0,0,9.81\n" for i in range(100))),
+     "accelerations look like m/s^2, not g as the header says"),
+    (lambda p: write_zip(p, {**sensorlogger_tables(), "../evil.csv": "x"}),
+     "zip member '../evil.csv' points outside the archive (path traversal): refused"),
+])
+def test_bad_input_is_one_line_exit_1(tmp_path: Path, make, problem: str) -> None:
+    path = tmp_path / "upload.csv"
+    make(path)
+    result = _run(path, "-p", "foot")
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), lines
+    assert problem in lines[0] and "Traceback" not in result.stderr
+
+
+def test_bad_rows_are_repaired_and_said(tmp_path: Path) -> None:
+    path = write_polar(tmp_path / "Polar_H10_X_20240501_120000_ACC.txt")
+    lines = path.read_text().splitlines()
+    lines = [*lines[:101], lines[100], *lines[101:]]  # a packet re-sent
+    lines[200], lines[201] = lines[201], lines[200]  # two samples swapped
+    lines[300] = lines[300].rsplit(";", 1)[0] + ";NaN"
+    path.write_text("\n".join(lines) + "\n")
+    for stream in ("0", None):  # streamed, and read whole
+        args = [path, "-p", "foot", "--json"]
+        with pytest.MonkeyPatch.context() as mp:
+            if stream:
+                mp.setattr(replay_service, "STREAM_FROM_BYTES", 0)
+            result = _run(*args)
+        assert result.exit_code == 0, result.output
+        notes = result.stderr.splitlines()
+        assert f"{path}: dropped 1 of 660 rows with a missing, non-numeric, NaN or infinite " \
+               "value" in notes
+        if stream:
+            assert f"{path}: dropped 2 samples whose time is not after every earlier one " \
+                   "(repeated or out of order; a stream keeps the first)" in notes
+        else:
+            assert any("sorted 1 sample that were out of time order" in n for n in notes)
+            assert any("dropped 1 sample whose timestamp repeats" in n for n in notes)
+
+
+@pytest.mark.parametrize("name", ["plain/samples.csv", "sensorlogger_2024-05-01_12-00-00.zip",
+                                  "generic_epoch_ms.csv", "actigraph_NEO1F18120387_RAW.csv"])
+@pytest.mark.parametrize("chunk_rows", [1, 97, 100_000])
+def test_streamed_replay_equals_whole_file(name: str, chunk_rows: int) -> None:
+    path = FIXTURES / name
+    whole = replay_service.replay(path, "foot", stream=False)
+    streamed = replay_service.replay(path, "foot", stream=True, chunk_rows=chunk_rows)
+    assert (whole.streamed, streamed.streamed) == (False, True)
+    _assert_same_replay(streamed, whole)
+    assert len(whole.contacts) > 0
+
+
+def _assert_same_replay(streamed, whole) -> None:
+    pd.testing.assert_frame_equal(streamed.contacts, whole.contacts)
+    np.testing.assert_equal(asdict(streamed.summary), asdict(whole.summary))  # NaN == NaN
+    for attr in ("fs_hz", "n_samples", "t_first_s", "t_last_s", "has_gyro", "side",
+                 "start_utc", "info", "notes"):
+        assert getattr(streamed, attr) == getattr(whole, attr), attr
+
+
+@needs_recordings
+@pytest.mark.parametrize("rec_id", sorted(REAL))
+def test_real_recordings_streamed_equal_whole(rec_id: str) -> None:
+    folder = RECORDINGS / rec_id
+    whole = replay_service.replay(folder, REAL[rec_id], stream=False)
+    streamed = replay_service.replay(folder, REAL[rec_id], stream=True, chunk_rows=4096)
+    _assert_same_replay(streamed, whole)
+
+
+def test_cli_streams_large_files_with_the_same_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = FIXTURES / "generic_epoch_ms.csv"
+    calls: list[bool] = []
+    real = replay_service.replay
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(result.streamed)
+        return result
+
+    monkeypatch.setattr(replay_service, "replay", spy)
+    whole = _run(path, "-p", "foot", "--json")
+    monkeypatch.setattr(replay_service, "STREAM_FROM_BYTES", 1000)
+    streamed = _run(path, "-p", "foot", "--json")
+    assert calls == [False, True]
+    assert streamed.stdout == whole.stdout and streamed.stderr == whole.stderr == ""
+    assert "replaying" not in streamed.stderr  # no progress bar when not on a terminal
+
+
+def test_progress_reaches_the_end_of_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "samples.csv", _walk(n=100_000))
+    seen: list[float] = []
+    replay_service.replay(path, "hip", stream=True, chunk_rows=10_000, progress=seen.append)
+    assert len(seen) == 10 and seen == sorted(seen) and seen[-1] == 1.0
+    assert 0.0 < seen[0] < 0.5  # by bytes read, not by chunks counted
+
+
+def test_streaming_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    peaks = []
+    for n in (60_000, 240_000):
+        path = _write(tmp_path / f"s{n}.csv", _walk(n=n))
+        tracemalloc.start()
+        result = replay_service.replay(path, "lower_back", stream=True, chunk_rows=10_000)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert result.n_samples == n
+    # four times the samples, about the same peak (the contacts, the output, do grow)
+    assert peaks[1] < 1.3 * peaks[0], peaks

@@ -23,15 +23,33 @@ def athlete() -> None:
     """Add and list athletes (a default athlete, 'me', exists without asking)."""
 
 
+_HEIGHT_HELP = ("Body height in cm: the default step length of distances estimated from "
+                "steps (loadmon replay --save), until a run with a known distance calibrates it.")
+
+
 @athlete.command("add")
 @click.argument("name")
 @click.option("--tz", default=None, help="IANA time zone, e.g. Europe/Berlin (default: this "
                                          "machine's). Weeks are counted in it.")
+@click.option("--height-cm", type=float, default=None, metavar="CM", help=_HEIGHT_HELP)
 @click.pass_context
-def athlete_add(ctx: click.Context, name: str, tz: str | None) -> None:
+def athlete_add(ctx: click.Context, name: str, tz: str | None, height_cm: float | None) -> None:
     """Add an athlete NAME."""
-    info = app(ctx).store.add_athlete(name, tz)
-    click.echo(f"added athlete {info.name} ({info.tz})")
+    info = app(ctx).store.add_athlete(name, tz, height_cm)
+    height = f", {info.height_cm:g} cm" if info.height_cm is not None else ""
+    click.echo(f"added athlete {info.name} ({info.tz}{height})")
+
+
+@athlete.command("set")
+@click.argument("name")
+@click.option("--height-cm", type=float, default=None, metavar="CM", help=_HEIGHT_HELP)
+@click.pass_context
+def athlete_set(ctx: click.Context, name: str, height_cm: float | None) -> None:
+    """Change what is known of athlete NAME (the default athlete is 'me')."""
+    if height_cm is None:
+        raise click.UsageError("nothing to set: give --height-cm")
+    info = app(ctx).store.set_athlete_height(name, height_cm)
+    click.echo(f"{info.name}: height {info.height_cm:g} cm")
 
 
 @athlete.command("list")
@@ -41,9 +59,11 @@ def athlete_list(ctx: click.Context, as_json: bool) -> None:
     """List athletes."""
     rows = app(ctx).store.athletes()
     if as_json:
-        print_json([{"name": a.name, "tz": a.tz} for a in rows])
+        print_json([{"name": a.name, "tz": a.tz, "height_cm": a.height_cm} for a in rows])
     else:
-        print_table(None, ["name", "time zone"], [(a.name, a.tz) for a in rows])
+        print_table(None, ["name", "time zone", "height cm"],
+                    [(a.name, a.tz, None if a.height_cm is None else f"{a.height_cm:g}")
+                     for a in rows])
 
 
 @click.group()

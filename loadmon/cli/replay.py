@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from loadmon.cli.common import json_option
+from loadmon.cli.common import app, athlete_option, console, json_option, print_json
 from loadmon.io.errors import FileFormatError
+from loadmon.types import SURFACES
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from loadmon.replay import ReplayResult
     from loadmon.signal.types import GaitSummary, Recording
 
 # Nothing of loadmon.signal is imported when this module is: importing any of
@@ -51,66 +57,299 @@ def _signal() -> Any:
     return signal
 
 
-class _PlacementChoice(click.Choice):
-    """`click.Choice` over `loadmon.signal.types.PLACEMENTS`, looked up on first use."""
+class _LazyChoice(click.Choice):
+    """`click.Choice` whose choices are looked up on first use (they need loadmon.signal)."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
+        self._load = load
         super().__init__(())
 
     @property
     def choices(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The placements."""
-        from loadmon.signal.types import PLACEMENTS
-
-        return PLACEMENTS
+        """The choices."""
+        return self._load()
 
     @choices.setter
     def choices(self, _value: Any) -> None:
         """Ignore `click.Choice.__init__`'s assignment."""
 
 
+def _placements() -> tuple[str, ...]:
+    from loadmon.signal.types import PLACEMENTS
+
+    return PLACEMENTS
+
+
+def _formats() -> tuple[str, ...]:
+    from loadmon.io.exporters import FORMATS
+
+    return tuple(FORMATS)
+
+
+#: Acceleration and time units of ``--units`` and ``--time-unit`` (`loadmon.io.exporters`).
+UNITS = ("g", "mg", "m/s2")
+TIME_UNITS = ("s", "ms", "us", "ns")
+#: How `ExportInfo.units_origin` reads in the human output.
+_ORIGINS = {"format": "fixed by the format", "header": "from the header",
+            "argument": "as given", "assumed": "assumed from their magnitude"}
+_UNIT_NAMES = {"g": "g", "mg": "milli-g", "m/s2": "m/s^2"}
+
+
 @click.command("replay")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option(
-    "--placement", "-p", required=True, type=_PlacementChoice(),
-    help="Where the sensor was worn.",
+    "--placement", "-p", type=_LazyChoice(_placements), default=None,
+    help="Where the sensor was worn (required).",
 )
 @click.option(
     "--fs", "fs_hz", type=click.FloatRange(1.0, 10_000.0), default=None, metavar="HZ",
-    help="Nominal sampling rate in Hz. Default: fs_hz of a meta.json beside the file, "
+    help="Nominal sampling rate in Hz. Default: the file's (header, meta.json), "
          "else 1 / median sample interval.",
 )
+@click.option("--format", "format_name", type=_LazyChoice(_formats), default=None,
+              help="Read FILE as this format instead of detecting it (see --list-formats).")
+@click.option("--list-formats", is_flag=True, help="List the formats FILE may have and exit.")
+@click.option("--units", type=click.Choice(UNITS), default=None,
+              help="Acceleration unit when the header does not say it (generic CSV).")
+@click.option("--time-unit", type=click.Choice(TIME_UNITS), default=None,
+              help="Unit of a generic CSV's time column when its header does not say it.")
+@click.option("--live", is_flag=True,
+              help="Replay at real time (x --speed), showing a live line as it goes.")
+@click.option("--speed", type=click.FloatRange(0.01, 10_000.0), default=None,
+              metavar="X", help="With --live: replay X times faster than real time (default 1).")
+@click.option("--save", is_flag=True,
+              help="Add the run to the log (with its gait summary) and keep the raw samples "
+                   "as Parquet in the data folder; the same file is saved once.")
+@athlete_option
+@click.option("--shoe", default=None, help="With --save: the shoe worn (as in loadmon shoes).")
+@click.option("--surface", type=click.Choice(SURFACES), default=None,
+              help="With --save: the surface run on.")
+@click.option("--distance-km", type=click.FloatRange(0.0, 1000.0), default=None, metavar="KM",
+              help="With --save: the measured distance. Default: estimated from the steps "
+                   "and the athlete's step length (marked estimated).")
+@click.option("--rpe", type=click.FloatRange(0.0, 10.0), default=None,
+              help="With --save: session RPE, 0-10.")
 @json_option
-def replay_cmd(file: Path, placement: str, fs_hz: float | None, as_json: bool) -> None:
+@click.pass_context
+def replay_cmd(
+    ctx: click.Context,
+    file: Path | None,
+    placement: str | None,
+    fs_hz: float | None,
+    format_name: str | None,
+    list_formats: bool,
+    units: str | None,
+    time_unit: str | None,
+    live: bool,
+    speed: float | None,
+    save: bool,
+    athlete: str | None,
+    shoe: str | None,
+    surface: str | None,
+    distance_km: float | None,
+    rpe: float | None,
+    as_json: bool,
+) -> None:
     """Find the foot contacts in a recording; print cadence, impacts and contact time.
 
-    FILE is samples.csv or samples.csv.gz (columns t_s, ax_g, ay_g, az_g in s
-    and g, optionally gx_dps, gy_dps, gz_dps in deg/s), or the folder holding
-    it. Repairs made while reading (dropped rows, sorted or repeated
-    timestamps, gaps) are listed; with --json they go to stderr so that
-    stdout holds the JSON only.
+    FILE is an export of a phone app or sensor logger (phyphox, Sensor Logger
+    CSV or zip, Polar Sensor Logger, MetaWear, ActiGraph), a generic CSV of a
+    time column and three axes, or loadmon's plain layout (samples.csv with
+    t_s, ax_g, ay_g, az_g, or its folder); the format is detected from the
+    header (--list-formats). Long files are streamed in constant memory,
+    with a progress bar on a terminal. Repairs made while reading (dropped
+    rows, sorted or repeated timestamps, gaps) and assumptions (units) are
+    listed; with --json they go to stderr so that stdout holds the JSON only.
     """
-    from loadmon.io.recordings import read_plain_recording
+    if list_formats:
+        _print_formats(as_json)
+        return
+    if file is None:
+        raise click.UsageError("Missing argument 'FILE'.")
+    if placement is None:
+        raise click.UsageError("Missing option '--placement' / '-p'.")
+    if speed is not None and not live:
+        raise click.UsageError("--speed applies to --live only")
+    if not save:
+        given = [name for name, value in (("--shoe", shoe), ("--surface", surface),
+                                          ("--distance-km", distance_km), ("--rpe", rpe))
+                 if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} "
+                                   "to --save only")
+    from loadmon import replay as service
+
+    out = click.get_text_stream("stderr" if as_json else "stdout")
+    view = _LiveView(out, placement, speed or 1.0) if live else None
+    bar = None if live else _progress_bar()
+
+    def run(sink: Any) -> Any:
+        return service.replay(
+            file, placement, format=format_name, units=units, time_unit=time_unit, fs_hz=fs_hz,
+            sink=sink, progress=bar.update if bar else None,
+            on_update=view.update if view else None, pacer=view.pacer if view else None,
+            detect=lambda rec: detect_contacts(rec), summarize=lambda c, r: summarize(c, r),
+        )
 
     try:
-        rec, notes = read_plain_recording(file, placement, fs_hz)
-    except FileFormatError as exc:
-        raise FileFormatError(f"{file}: {exc}") from exc
+        with bar or contextlib.nullcontext():
+            if save:
+                result, saved = _save(ctx, file, run, athlete, shoe, surface, distance_km, rpe)
+            else:
+                result, saved = run(None), None
+    except FileFormatError as exc:  # one line that names the file already
+        raise FileFormatError(_cli_words(str(exc))) from exc
     except OSError as exc:
         raise click.ClickException(f"{file}: {exc.strerror or exc}") from exc
-    contacts = detect_contacts(rec)
-    summary = summarize(contacts, rec)
+    except ValueError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    finally:
+        if view is not None:
+            view.close()
     if as_json:
-        for note in notes:
+        for note in result.notes:
             click.echo(f"{file}: {note}", err=True)
-        click.echo(json.dumps(replay_json(file, rec, contacts, summary), indent=2,
-                              allow_nan=False, ensure_ascii=False))
+        if saved is not None:
+            click.echo(f"{file}: {_saved_line(saved)}", err=True)
+        click.echo(json.dumps(replay_json(file, result, result.contacts, result.summary),
+                              indent=2, allow_nan=False, ensure_ascii=False))
     else:
-        click.echo(_human(file, rec, summary, notes))
+        click.echo(_human(file, result, result.summary, result.notes, saved))
+
+
+#: The readers' advice names their arguments; here the options say the same.
+_ARGUMENT_WORDS = (
+    (re.compile(r"\bunits=(?:'([^']*)')?"), lambda m: f"--units {m[1]}" if m[1] else "--units"),
+    (re.compile(r"\btime_unit="), lambda m: "--time-unit"),
+    (re.compile(r"\bpass fs_hz\b"), lambda m: "pass --fs"),
+)
+
+
+def _cli_words(message: str) -> str:
+    """Return a reader's message with its argument names as the options' (``--units mg``)."""
+    for pattern, repl in _ARGUMENT_WORDS:
+        message = pattern.sub(repl, message)
+    return message
+
+
+def _print_formats(as_json: bool) -> None:
+    from loadmon.io.exporters import FORMATS
+
+    if as_json:
+        print_json([{"name": f.name, "description": f.description, "expected": f.expected}
+                    for f in FORMATS.values()])
+        return
+    width = max(len(name) for name in FORMATS) + 2
+    click.echo(f"{'name':<{width}}description")
+    for f in FORMATS.values():
+        click.echo(f"{f.name:<{width}}{f.description}")
+
+
+def _save(
+    ctx: click.Context,
+    file: Path,
+    run: Callable[[Any], Any],
+    athlete: str | None,
+    shoe: str | None,
+    surface: str | None,
+    distance_km: float | None,
+    rpe: float | None,
+) -> tuple[Any, Any]:
+    from loadmon.io.rawfiles import content_checksum
+    from loadmon.replay import RunDetails, save_replay
+    from loadmon.store import data_dir
+
+    checksum = content_checksum(file)
+    details = RunDetails(athlete, shoe, surface, distance_km, rpe)
+    return save_replay(app(ctx).store, file, details, checksum, data_dir(), run)
+
+
+def _saved_line(saved: Any) -> str:
+    """Say what ``--save`` stored, in one line."""
+    local = saved.start_local
+    when = (f"{local:%Y-%m-%d %H:%M} ({saved.tz})" if saved.time_known
+            else f"{local.date().isoformat()} (start time unknown: dated by the file's "
+                 "modification time)")
+    if saved.status == "duplicate":
+        return (f"already in the log of {saved.athlete} (as {saved.duplicate_of}): "
+                "nothing saved")
+    if saved.distance_m is None:
+        distance = "distance unknown (no steps)"
+    elif saved.distance_estimated:
+        distance = (f"{saved.distance_m / 1000:.2f} km estimated from the steps, "
+                    f"{saved.step_length.describe()}")
+    else:
+        distance = f"{saved.distance_m / 1000:.2f} km"
+    return f"saved to the log of {saved.athlete}: run of {when}, {distance}; raw samples " \
+           f"in {saved.recording}"
+
+
+class _LiveView:
+    """The live line of ``--live``: pacing, figures and their display."""
+
+    def __init__(self, out: Any, placement: str, speed: float) -> None:
+        from loadmon.cli.live import PLAIN_EVERY_S, LiveLine, LiveStats
+        from loadmon.replay import Pacer
+        from loadmon.signal.types import SINGLE_FOOT
+
+        self.pacer = Pacer(speed, clock=clock, sleep=sleep)
+        self.stats = LiveStats(placement in SINGLE_FOOT)
+        # piped: a line every PLAIN_EVERY_S of wall-clock time, whatever the speed
+        self.line = LiveLine(out, terminal=_is_terminal(out), clock=clock,
+                             plain_every_s=PLAIN_EVERY_S * max(speed, 1.0))
+        self.state: Any = None
+
+    def update(self, elapsed_s: float, now_s: float, contacts: Any) -> None:
+        self.state = self.stats.update(elapsed_s, now_s, contacts)
+        self.line.show(self.state)
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.line.close(self.state)
+
+
+#: The wall clock and sleep of ``--live`` (tests replace them: no real waiting).
+clock: Callable[[], float] = time.monotonic
+sleep: Callable[[float], None] = time.sleep
+
+
+def _is_terminal(out: Any) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr for the share of the file read."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+        )
+        self._task = self._progress.add_task("replay", total=1.0)
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, fraction: float) -> None:
+        self._progress.update(self._task, completed=fraction)
+
+
+def _progress_bar() -> _ProgressBar | None:
+    """Return a progress bar when stderr is a terminal, else None (piped: no bar)."""
+    return _ProgressBar() if console(stderr=True).is_terminal else None
 
 
 def replay_json(
-    file: Path, rec: Recording, contacts: pd.DataFrame, summary: GaitSummary
+    file: Path, result: ReplayResult, contacts: pd.DataFrame, summary: GaitSummary
 ) -> dict[str, Any]:
     """Return the ``--json`` document of a replay; unknown values (None, NaN) are None.
 
@@ -118,8 +357,8 @@ def replay_json(
     ----------
     file : Path
         The file as given on the command line.
-    rec : Recording
-        The recording read from it.
+    result : ReplayResult
+        The replay (`loadmon.replay.replay`).
     contacts : pandas.DataFrame
         The detector's contacts (columns of `loadmon.signal.types.CONTACT_COLUMNS`).
     summary : GaitSummary
@@ -128,17 +367,21 @@ def replay_json(
     Returns
     -------
     dict
-        ``file``, ``placement``, ``fs_hz``, ``duration_s``, ``contacts`` (a list
-        of ``t_s``, ``side``, ``impact_g``, ``contact_ms``) and ``summary``
+        ``file``, ``format`` (the name in `loadmon.io.exporters.FORMATS`),
+        ``units`` (of the file's accelerations: ``g``, ``mg`` or ``m/s2``),
+        ``placement``, ``fs_hz``, ``duration_s``, ``contacts`` (a list of
+        ``t_s``, ``side``, ``impact_g``, ``contact_ms``) and ``summary``
         (``contacts``, ``steps``, ``cadence_spm``, ``impact_g_median``,
         ``contact_ms_median``); plain Python values, ready for `json.dumps`.
     """
     rows = contacts.loc[:, list(JSON_CONTACT_KEYS)].to_dict("records") if len(contacts) else []
     return {
         "file": str(file),
-        "placement": rec.placement,
-        "fs_hz": _value(rec.fs_hz),
-        "duration_s": _value(rec.duration_s, _DECIMALS["duration_s"]),
+        "format": result.info.format,
+        "units": result.info.units,
+        "placement": result.placement,
+        "fs_hz": _value(result.fs_hz),
+        "duration_s": _value(result.duration_s, _DECIMALS["duration_s"]),
         "contacts": [
             {key: _value(row[key], _DECIMALS.get(key)) for key in JSON_CONTACT_KEYS}
             for row in rows
@@ -169,20 +412,27 @@ def _value(value: Any, decimals: int | None = None) -> Any:
 # --------------------------------------------------------------------------- text
 
 
-def _human(file: Path, rec: Recording, summary: GaitSummary, notes: list[str]) -> str:
+def _human(
+    file: Path, result: ReplayResult, summary: GaitSummary, notes: list[str], saved: Any = None
+) -> str:
     from loadmon.signal.types import SINGLE_FOOT
 
-    gyro = "with gyroscope" if rec.gyro_dps is not None else "no gyroscope"
-    side = f", {rec.side}" if rec.side else ""
+    info = result.info
+    gyro = "with gyroscope" if result.has_gyro else "no gyroscope"
+    side = f", {result.side}" if result.side else ""
+    time_unit = f"; time in {info.time_unit}" if info.time_unit else ""
+    member = f" ({info.member})" if info.member else ""
     lines = [
         f"{file}",
-        f"  {rec.placement}{side}, {rec.fs_hz:g} Hz, {_duration(rec.duration_s)}, "
-        f"{len(rec.t_s)} samples, {gyro}",
+        f"  {result.placement}{side}, {result.fs_hz:g} Hz, {_duration(result.duration_s)}, "
+        f"{result.n_samples} samples, {gyro}",
+        f"  read as {info.format}{member}: accelerations in {_UNIT_NAMES[info.units]} "
+        f"({_ORIGINS.get(info.units_origin, info.units_origin)}){time_unit}",
         "",
     ]
     clipped = f" ({summary.clipped} clipped at the sensor's range)" if summary.clipped else ""
     one_foot = " (both feet: twice the contacts of one foot)" \
-        if rec.placement in SINGLE_FOOT else ""
+        if result.placement in SINGLE_FOOT else ""
     rows = [
         ("contacts", f"{summary.contacts}{clipped}"),
         ("steps", f"{summary.steps}{one_foot}"),
@@ -201,6 +451,8 @@ def _human(file: Path, rec: Recording, summary: GaitSummary, notes: list[str]) -
         lines += ["   " + "   ".join(cells[i:i + 8]) for i in range(0, len(cells), 8)]
     lines += ["", "  repairs while reading:" if notes else "  repairs while reading: none"]
     lines += [f"   - {note}" for note in notes]
+    if saved is not None:
+        lines += ["", f"  {_saved_line(saved)}"]
     return "\n".join(lines)
 
 

@@ -44,6 +44,7 @@ import gzip
 import json
 import math
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,14 @@ __all__ = [
     "GZIP_MAGIC",
     "SNIFF_BYTES",
     "TIME_COLUMN",
+    "PlainMeta",
     "check_text_head",
     "check_units",
     "is_text",
     "nominal_rate",
     "numeric_column",
     "one_line",
+    "read_plain_meta",
     "read_plain_recording",
     "repair_time",
     "report_gaps",
@@ -199,6 +202,53 @@ def samples_file(path: Path) -> Path:
         if (path / name).is_file():
             return path / name
     raise FileFormatError(f"folder without {' or '.join(SAMPLE_FILES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlainMeta:
+    """What a plain-layout recording's ``meta.json`` tells the readers.
+
+    Attributes
+    ----------
+    fs_hz : float or None
+        Its ``fs_hz`` when it is a plausible rate.
+    side : {"left", "right"} or None
+        Its ``side``.
+    start_utc : datetime or None
+        Its ``start_unix_s`` as a UTC time.
+    """
+
+    fs_hz: float | None = None
+    side: str | None = None
+    start_utc: datetime | None = None
+
+
+def read_plain_meta(path: Path, notes: list[str]) -> PlainMeta:
+    """Read the ``meta.json`` beside a plain-layout samples file, as `read_plain_recording` does.
+
+    Parameters
+    ----------
+    path : Path
+        The samples file, or the recording folder.
+    notes : list of str
+        Receives a line when meta.json is unreadable or its ``fs_hz`` implausible.
+
+    Returns
+    -------
+    PlainMeta
+        The keys used; all None without a usable meta.json.
+    """
+    samples = samples_file(Path(path))
+    meta = _read_meta(samples.parent / "meta.json", notes)
+    fs = meta.get("fs_hz")
+    rate: float | None = None
+    if isinstance(fs, int | float) and not isinstance(fs, bool):
+        if FS_RANGE_HZ[0] <= fs <= FS_RANGE_HZ[1]:
+            rate = float(fs)
+        else:
+            notes.append(f"ignored meta.json's fs_hz {fs!r}: not a plausible rate")
+    side = meta.get("side")
+    return PlainMeta(rate, side if side in ("left", "right") else None, _start_utc(meta))
 
 
 def _read_meta(path: Path, notes: list[str]) -> dict[str, Any]:

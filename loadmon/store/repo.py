@@ -7,6 +7,7 @@ request or nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,13 +52,18 @@ MODEL_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Heights (cm) an athlete may have.
+HEIGHT_RANGE_CM = (50.0, 260.0)
+
+
 @dataclass(frozen=True, slots=True)
 class AthleteInfo:
-    """An athlete as stored: id, unique name and IANA time zone."""
+    """An athlete as stored: id, unique name, IANA time zone and height (cm, when known)."""
 
     id: int
     name: str
     tz: str
+    height_cm: float | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -165,7 +171,9 @@ class Store:
 
     # --- athletes -------------------------------------------------------------------------
 
-    def add_athlete(self, name: str, tz: str | None = None) -> AthleteInfo:
+    def add_athlete(
+        self, name: str, tz: str | None = None, height_cm: float | None = None
+    ) -> AthleteInfo:
         """Add an athlete with a unique name.
 
         Parameters
@@ -174,6 +182,9 @@ class Store:
             Unique, non-empty name.
         tz : str or None
             IANA time zone; this machine's zone when None.
+        height_cm : float or None
+            Body height, cm (the default step length of distances estimated
+            from steps); see `set_athlete_height`.
 
         Returns
         -------
@@ -189,12 +200,14 @@ class Store:
         if not name:
             raise InvalidValue("name", "athlete name must not be empty")
         tz = check_tz(tz or local_zone_name())
+        if height_cm is not None:
+            check_height(height_cm)
         try:
             with self._tx() as orm:
-                row = Athlete(name=name, tz=tz, created_utc=datetime.now(UTC))
+                row = Athlete(name=name, tz=tz, created_utc=datetime.now(UTC), height_cm=height_cm)
                 orm.add(row)
                 orm.flush()
-                return AthleteInfo(row.id, row.name, row.tz)
+                return _athlete_info(row)
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 raise Conflict(f"athlete {name!r} already exists") from exc
@@ -204,7 +217,7 @@ class Store:
         """Return all athletes, by name."""
         with self._tx() as orm:
             rows = orm.scalars(select(Athlete).order_by(Athlete.name)).all()
-            return [AthleteInfo(r.id, r.name, r.tz) for r in rows]
+            return [_athlete_info(r) for r in rows]
 
     def athlete(self, name: str | AthleteInfo | None = None) -> AthleteInfo:
         """Return the athlete called `name`; None means the default athlete.
@@ -233,13 +246,48 @@ class Store:
         with self._tx() as orm:
             row = orm.scalar(select(Athlete).where(Athlete.name == wanted))
             if row is not None:
-                return AthleteInfo(row.id, row.name, row.tz)
+                return _athlete_info(row)
         if name is not None and wanted != DEFAULT_ATHLETE:
             raise NotFound(f"unknown athlete {wanted!r} (add it with: loadmon athlete add NAME)")
         try:
             return self.add_athlete(DEFAULT_ATHLETE)
         except Conflict:  # created meanwhile by another process
             return self.athlete(DEFAULT_ATHLETE)
+
+    def set_athlete_height(
+        self, athlete: str | AthleteInfo | None, height_cm: float | None
+    ) -> AthleteInfo:
+        """Set (or with None, forget) an athlete's body height.
+
+        The height gives the default step length of distances estimated from
+        steps until the athlete's own runs calibrate it (`loadmon.distance`).
+
+        Parameters
+        ----------
+        athlete : str, AthleteInfo or None
+            Athlete name (None: the default athlete).
+        height_cm : float or None
+            Height in cm, 50-260.
+
+        Returns
+        -------
+        AthleteInfo
+            The athlete with the new height.
+
+        Raises
+        ------
+        InvalidValue
+            A height outside 50-260 cm.
+        """
+        if height_cm is not None:
+            check_height(height_cm)
+        who = self.athlete(athlete)
+        with self._tx() as orm:
+            row = orm.get(Athlete, who.id)
+            if row is None:
+                raise NotFound(f"unknown athlete {who.name!r}")
+            row.height_cm = height_cm
+            return _athlete_info(row)
 
     # --- shoes ----------------------------------------------------------------------------
 
@@ -483,6 +531,24 @@ class Store:
                 ).limit(1)
             ) is not None
 
+    def recording_in_use(self, recording: str) -> bool:
+        """Return whether any session (of any athlete) references the raw recording `recording`.
+
+        Parameters
+        ----------
+        recording : str
+            The reference as stored in `Session.recording`.
+
+        Returns
+        -------
+        bool
+            True when a session points to it.
+        """
+        with self._tx() as orm:
+            return orm.scalar(
+                select(TrainingSession.id).where(TrainingSession.recording == recording).limit(1)
+            ) is not None
+
     @staticmethod
     def _stored_twin(
         orm: OrmSession, athlete_id: int, s: Session, checksum: str | None, part: int
@@ -497,12 +563,13 @@ class Store:
             )).first()
             if row is not None:
                 return row[0] or row[1]
-        if s.source not in DEVICE_SOURCES:
-            return None
+        if s.source not in DEVICE_SOURCES or not s.time_known:
+            return None  # a date-only start (a file without a clock) cannot match a start time
         window = timedelta(seconds=SAME_ACTIVITY_S)
         row = orm.execute(of_athlete.where(
             TrainingSession.kind == s.kind,
             TrainingSession.source.in_(DEVICE_SOURCES),
+            TrainingSession.time_known.is_(True),
             TrainingSession.start_utc.between(s.start_utc - window, s.start_utc + window),
         )).first()
         return None if row is None else row[0] or row[1]
@@ -715,6 +782,29 @@ class Store:
         for rule, key, value in rows:
             out.setdefault(rule, {})[key] = value
         return out
+
+
+def check_height(height_cm: float) -> float:
+    """Return `height_cm` when it is a plausible body height, else raise `InvalidValue`.
+
+    Parameters
+    ----------
+    height_cm : float
+        Height in cm.
+
+    Returns
+    -------
+    float
+        The same height.
+    """
+    lo, hi = HEIGHT_RANGE_CM
+    if not (math.isfinite(height_cm) and lo <= height_cm <= hi):
+        raise InvalidValue("height_cm", f"must be between {lo:g} and {hi:g} cm (got {height_cm:g})")
+    return float(height_cm)
+
+
+def _athlete_info(row: Athlete) -> AthleteInfo:
+    return AthleteInfo(row.id, row.name, row.tz, row.height_cm)
 
 
 def _override(orm: OrmSession, who: AthleteInfo, rule: str, key: str) -> RuleOverride | None:

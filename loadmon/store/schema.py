@@ -84,6 +84,7 @@ class Athlete(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
     created_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    height_cm: Mapped[float | None] = mapped_column(Float)
 
     shoes: Mapped[list[Shoe]] = relationship(back_populates="athlete")
 

@@ -3,7 +3,8 @@
 `detect_format` tells the format of a file, zip archive or folder;
 `read_recording` reads it whole into a `loadmon.signal.types.Recording`
 (accelerations in g, times in s), with one note per assumption or repair;
-`Format.iter_chunks` (or `iter_chunks`) streams it in chunks of bounded size.
+`Format.iter_chunks` (or `iter_chunks`) streams it in chunks of bounded size;
+`Format.open` does too and tells the detected facts and the progress.
 
 Formats (`FORMATS`, tried in this order; see `loadmon.io.exporters.formats`
 for the exact headers and where they come from):
@@ -24,7 +25,14 @@ Every error is a `loadmon.io.errors.FileFormatError` with one line naming
 the file (and the archive member).
 """
 
-from loadmon.io.exporters.api import FORMATS, Format, detect_format, iter_chunks, read_recording
+from loadmon.io.exporters.api import (
+    FORMATS,
+    ChunkStream,
+    Format,
+    detect_format,
+    iter_chunks,
+    read_recording,
+)
 from loadmon.io.exporters.core import (
     ACC_UNITS,
     DEFAULT_CHUNK_ROWS,
@@ -39,6 +47,7 @@ __all__ = [
     "FORMATS",
     "TIME_UNITS",
     "Chunk",
+    "ChunkStream",
     "ExportInfo",
     "Format",
     "detect_format",

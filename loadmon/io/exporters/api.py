@@ -12,6 +12,7 @@ import numpy as np
 from loadmon.io.errors import FileFormatError
 from loadmon.io.exporters.core import (
     DEFAULT_CHUNK_ROWS,
+    ByteMeter,
     Candidate,
     Chunk,
     ExportInfo,
@@ -29,6 +30,7 @@ from loadmon.io.recordings import (
     repair_time,
     report_gaps,
     report_nonfinite,
+    samples_file,
 )
 from loadmon.signal.types import Recording
 
@@ -85,6 +87,41 @@ class Format:
         with named(chosen.source.label):
             return self._spec.planner(chosen, cands, opts)
 
+    def open(
+        self,
+        path: str | PathLike[str],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        units: str | None = None,
+        time_unit: str | None = None,
+        fs_hz: float | None = None,
+        notes: list[str] | None = None,
+    ) -> ChunkStream:
+        """Open an export of this format for streaming (see `iter_chunks`).
+
+        The header is read and the units decided now, so that the returned
+        stream's `ChunkStream.info` is known before the first chunk.
+
+        Parameters
+        ----------
+        path, chunk_rows, units, time_unit, fs_hz, notes
+            As for `iter_chunks`.
+
+        Returns
+        -------
+        ChunkStream
+            The stream: iterate it for the chunks; it tells the detected facts
+            (`ChunkStream.info`) and how far it has read (`ChunkStream.fraction`).
+
+        Raises
+        ------
+        FileFormatError
+            One line naming the file, as for `iter_chunks`.
+        """
+        path = Path(path)
+        plan = self._plan(path, Options(units, time_unit, fs_hz))
+        return ChunkStream(plan, chunk_rows, notes if notes is not None else [])
+
     def iter_chunks(
         self,
         path: str | PathLike[str],
@@ -134,14 +171,58 @@ class Format:
             One line naming the file: not this format, unreadable, missing
             axis columns, units contradicting the data, no usable samples.
         """
-        sink = notes if notes is not None else []
-        path = Path(path)
-        plan = self._plan(path, Options(units, time_unit, fs_hz))
-        sink.extend(plan.notes)
+        yield from self.open(
+            path, chunk_rows=chunk_rows, units=units, time_unit=time_unit, fs_hz=fs_hz,
+            notes=notes,
+        )
+
+
+class ChunkStream:
+    """An export opened for streaming: its detected facts, its chunks, how far it has read.
+
+    Made by `Format.open`. Iterate it once for its `Chunk` s; `notes` is
+    complete when the iteration ends.
+
+    Attributes
+    ----------
+    notes : list of str
+        One line per assumption or repair.
+    """
+
+    def __init__(self, plan: Plan, chunk_rows: int, notes: list[str]) -> None:
+        self._plan = plan
+        self._chunk_rows = chunk_rows
+        self._meter = ByteMeter()
+        self.notes = notes
+        self.notes.extend(plan.notes)
+
+    @property
+    def info(self) -> ExportInfo:
+        """What was detected: format, units, time unit, ``start_utc`` (after the stream)."""
+        return self._plan.info
+
+    @property
+    def time_label(self) -> str:
+        """Name of the time column, for messages."""
+        return self._plan.time_label
+
+    @property
+    def label(self) -> str:
+        """The file (and archive member) read, for messages."""
+        return self._plan.source.label
+
+    @property
+    def fraction(self) -> float:
+        """Share of the main table read so far, 0-1 (by bytes of the file or zip member)."""
+        return self._meter.fraction
+
+    def __iter__(self) -> Iterator[Chunk]:
+        """Yield the chunks; see `Format.iter_chunks`."""
+        sink = self.notes
         last = -np.inf
         n_rows = n_bad = dropped = 0
-        with named(plan.source.label):
-            for raw in raw_chunks(plan, chunk_rows, sink):
+        with named(self._plan.source.label):
+            for raw in raw_chunks(self._plan, self._chunk_rows, sink, self._meter):
                 n_rows += raw.n_rows
                 n_bad += raw.n_bad
                 t = raw.t_s
@@ -153,6 +234,7 @@ class Format:
                     gyro = raw.gyro_dps[keep] if raw.gyro_dps is not None else None
                     yield Chunk(t[keep], raw.acc_g[keep], gyro)
             report_nonfinite(n_bad, n_rows, sink)
+        self._meter.finish()
         if dropped:
             sink.append(
                 f"dropped {dropped} samples whose time is not after every earlier one "
@@ -321,7 +403,9 @@ def read_recording(
             raise ValueError("the plain layout is in s and g: units and time_unit do not apply")
         with named(str(path)):
             rec, notes = read_plain_recording(path, placement, fs_hz)
-        info = ExportInfo("plain", "g", "format", "s", gravity=True, start_utc=rec.start_utc)
+        member = samples_file(path).name if path.is_dir() else None
+        info = ExportInfo("plain", "g", "format", "s", gravity=True, member=member,
+                          start_utc=rec.start_utc)
         return rec, notes, info
     plan = fmt._plan(path, Options(units, time_unit, fs_hz))
     notes = list(plan.notes)

@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import math
+import os
 import re
 import zipfile
 import zlib
@@ -149,6 +150,44 @@ def named(label: str) -> Iterator[None]:
         raise new from exc
 
 
+# --------------------------------------------------------------------------- progress
+
+
+class ByteMeter:
+    """How far a stream has read into its source: bytes read over the source's size.
+
+    `Source.open` attaches the innermost file it opens (the file on disk, or
+    the zip member) so that the fraction counts the bytes actually consumed,
+    compressed ones for a gzip file.
+    """
+
+    def __init__(self) -> None:
+        self._fh: IO[bytes] | None = None
+        self._total = 0
+        self._done = False
+
+    def attach(self, fh: IO[bytes], total: int) -> None:
+        """Measure `fh`, whose full length is `total` bytes."""
+        self._fh, self._total, self._done = fh, max(int(total), 0), False
+
+    def finish(self) -> None:
+        """Mark the source as read to its end."""
+        self._done = True
+
+    @property
+    def fraction(self) -> float:
+        """Share of the source read so far, 0-1 (0 before it is opened)."""
+        if self._done:
+            return 1.0
+        if self._fh is None or self._total <= 0:
+            return 0.0
+        try:
+            pos = self._fh.tell()
+        except (OSError, ValueError):  # closed: read to its end
+            return 1.0
+        return min(max(pos / self._total, 0.0), 1.0)
+
+
 # --------------------------------------------------------------------------- sources
 
 
@@ -171,16 +210,24 @@ class Source:
         return f"{self.path}: {self.member}" if self.member else str(self.path)
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[IO[bytes]]:
-        """Open the stream for reading bytes, decompressing gzip (told by content)."""
+    def open(self, meter: ByteMeter | None = None) -> Iterator[IO[bytes]]:
+        """Open the stream for reading bytes, decompressing gzip (told by content).
+
+        A `meter`, when given, is attached to the innermost file opened.
+        """
         with contextlib.ExitStack() as stack:
             if self.kind == "zip":
                 archive = stack.enter_context(zipfile.ZipFile(self.path))
                 raw: IO[bytes] = stack.enter_context(archive.open(self.member or ""))
+                size = archive.getinfo(self.member or "").file_size
             elif self.kind == "dir":
                 raw = stack.enter_context((self.path / (self.member or "")).open("rb"))
+                size = os.fstat(raw.fileno()).st_size
             else:
                 raw = stack.enter_context(self.path.open("rb"))
+                size = os.fstat(raw.fileno()).st_size
+            if meter is not None:
+                meter.attach(raw, size)
             buffered = io.BufferedReader(raw) if not hasattr(raw, "peek") else raw
             if buffered.peek(2)[:2] == GZIP_MAGIC:  # type: ignore[attr-defined]
                 buffered = stack.enter_context(gzip.GzipFile(fileobj=buffered, mode="rb"))
@@ -427,11 +474,13 @@ class RawChunk:
     n_bad: int
 
 
-def frames(plan: Plan, chunk_rows: int, nrows: int | None = None) -> Iterator[pd.DataFrame]:
+def frames(
+    plan: Plan, chunk_rows: int, nrows: int | None = None, meter: ByteMeter | None = None
+) -> Iterator[pd.DataFrame]:
     """Yield the used columns of `plan`'s source in DataFrames of at most `chunk_rows` rows."""
     dtypes = {plan.time_col: str} if plan.time_kind == "datetime" else None
     try:
-        with plan.source.open() as fh:
+        with plan.source.open(meter) as fh:
             text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
             reader = pd.read_csv(
                 text,
@@ -499,12 +548,15 @@ def integers(column: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndar
 class Stream:
     """Convert the chunks of a plan into finite samples (one pass over the source)."""
 
-    def __init__(self, plan: Plan, chunk_rows: int, origin: Any = None) -> None:
+    def __init__(
+        self, plan: Plan, chunk_rows: int, origin: Any = None, meter: ByteMeter | None = None
+    ) -> None:
         self.plan = plan
         self.chunk_rows = max(1, int(chunk_rows))
         self.origin = plan.origin if origin is None else origin
         self.rows = 0  # data rows read so far
         self.start_utc: datetime | None = None
+        self.meter = meter
 
     def times(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Return the times (s) of a frame's rows and the mask of valid ones."""
@@ -549,7 +601,7 @@ class Stream:
     def __iter__(self) -> Iterator[RawChunk]:
         """Yield the finite samples of each chunk."""
         p = self.plan
-        for frame in frames(p, self.chunk_rows):
+        for frame in frames(p, self.chunk_rows, meter=self.meter):
             n = len(frame)
             t, _ = self.times(frame)
             acc = np.column_stack([numbers(frame[c], p.names[c], p.decimal) for c in p.acc_cols])
@@ -640,13 +692,16 @@ class FollowerStream:
         return out
 
 
-def raw_chunks(plan: Plan, chunk_rows: int, notes: list[str]) -> Iterator[RawChunk]:
+def raw_chunks(
+    plan: Plan, chunk_rows: int, notes: list[str], meter: ByteMeter | None = None
+) -> Iterator[RawChunk]:
     """Yield the finite samples of `plan` chunk by chunk, followers interpolated in.
 
     Notes about the followers (samples outside their span, a follower
-    without samples) are appended to `notes` when the stream ends.
+    without samples) are appended to `notes` when the stream ends. A `meter`
+    follows how far the main table has been read.
     """
-    main = Stream(plan, chunk_rows)
+    main = Stream(plan, chunk_rows, meter=meter)
     followers = [FollowerStream(f, main) for f in plan.followers]
     gone: set[str] = set()
     for chunk in main:
@@ -669,6 +724,8 @@ def raw_chunks(plan: Plan, chunk_rows: int, notes: list[str]) -> Iterator[RawChu
                 chunk.acc_g = chunk.acc_g + values
         if "gyro" in gone:
             chunk.gyro_dps = None
+        if main.start_utc is not None and plan.info.start_utc is None:
+            plan.info = replace(plan.info, start_utc=main.start_utc)  # known from the first rows
         yield chunk
     for fol in followers:
         if fol.role in gone:
