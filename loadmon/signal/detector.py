@@ -38,6 +38,7 @@ buffer of about two seconds of samples, whatever the stream's duration.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -599,8 +600,8 @@ class ContactDetector:
             return False
         if score < self.p.soft_threshold * ref:
             return False
-        if self._swings and self._swing_peak(j) < SOFT_SWING_FRACTION * float(
-            np.median(self._swings)
+        if self._swings and self._swing_peak(j) < SOFT_SWING_FRACTION * statistics.median(
+            self._swings
         ):
             return False
         pitch = self._pitch(j)
@@ -638,7 +639,9 @@ class ContactDetector:
             if (
                 len(post)
                 and len(pre)
-                and (float(post.mean()) < self.p.quiet_ratio * max(float(pre.mean()), 1e-12))
+                # sum / n is numpy's mean exactly, without its per-call overhead
+                and (float(post.sum()) / len(post)
+                     < self.p.quiet_ratio * max(float(pre.sum()) / len(pre), 1e-12))
             ):
                 return True
         return False
@@ -690,7 +693,8 @@ class ContactDetector:
                         out.append(replace(c, contact_ms=1000.0 * (j - j0) / self.fs))
                         self._open.clear()
                 continue
-            ref = float(np.median(self._scores[-self.p.history :])) if self._scores else score
+            # statistics.median: the same value as numpy's for a handful of floats, 20x faster
+            ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
             if score < self.p.relative_threshold * ref and not self._is_soft_contact(j, score, ref):
                 continue
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
