@@ -52,7 +52,8 @@ def store(db_url: str) -> Iterator[Store]:
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the real user data folder or a LOADMON_DB of the person running tests."""
+    """Never touch the real user data or config folder or a LOADMON_DB of whoever runs tests."""
     monkeypatch.setenv("LOADMON_DATA_DIR", str(tmp_path / "userdata"))
+    monkeypatch.setenv("LOADMON_CONFIG_DIR", str(tmp_path / "userconfig"))
     monkeypatch.delenv("LOADMON_DB", raising=False)
     monkeypatch.delenv("LOADMON_ATHLETE", raising=False)

@@ -1,1 +1,1 @@
-"""loadmon.ble."""
+"""BLE sensors: byte codecs, the durable recorder, device profiles over bleak, scan and record."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from loadmon import __version__
-from loadmon.cli import entries, flags, imports, log, replay, report, weekly
+from loadmon.cli import ble, entries, flags, imports, log, replay, report, weekly
 from loadmon.cli.common import AppContext, ErrorReportingGroup
 
 
@@ -23,7 +23,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (entries, flags, imports, log, replay, report, weekly):
+for module in (ble, entries, flags, imports, log, replay, report, weekly):
     module.register(cli)
 
 
