@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +24,13 @@ def ble_dir() -> Path:
 
 
 def _fail(exc: Exception) -> click.ClickException:
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError | PermissionError):
+        # bleak reaches BlueZ over the system D-Bus: no bus, no Bluetooth service
+        bus = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS",
+                             "unix:path=/var/run/dbus/system_bus_socket")
+        return click.ClickException(
+            f"Bluetooth is not available: cannot reach BlueZ on the system D-Bus ({bus}: "
+            f"{exc.strerror or exc}); is the bluetooth service running?")
     return click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
