@@ -17,7 +17,6 @@ import pandas as pd
 from loadmon.cli.common import app, today_local
 from loadmon.cli.model import model_inputs, parse_date, rules_file_option, squad_rules
 from loadmon.models.assess import assess
-from loadmon.report.charts import squad_distance
 from loadmon.report.html import (
     RunnerData,
     render_figure,
@@ -96,11 +95,7 @@ def write_report(store: Store, athletes: list[AthleteInfo], squad: bool, weeks: 
     else:
         title = (f"Squad load report, {weeks} weeks" if squad
                  else f"{runners[0].name}: load report, {weeks} weeks")
-        multiples = None
-        if squad:
-            multiples = squad_distance(pd.concat([r.assessment.weekly.tail(weeks)
-                                                  for r in runners], ignore_index=True))
-        text = render_report(runners, weeks, title, multiples, workers=os.cpu_count() or 1)
+        text = render_report(runners, weeks, title, squad, workers=os.cpu_count() or 1)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".part")
     partial.write_text(text, encoding="utf-8")

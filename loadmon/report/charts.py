@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from loadmon.models.flags import Flag
 from loadmon.models.rules import SEVERITIES, RuleSet
@@ -109,12 +110,15 @@ def _figure(width: float = 7.0, height: float = 2.6, left: float = 0.6,
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.4 / height,
                         bottom=0.75 / height)
-    return fig, fig.add_subplot()
+    ax = fig.add_subplot()
+    # few ticks: tick objects and their labels are most of a chart's drawing time
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    return fig, ax
 
 
 def _date_axis(ax: Axes) -> None:
     """Few, concise date ticks, unrotated (rotated labels and dense ticks cost time and ink)."""
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
@@ -126,8 +130,13 @@ def _legend(ax: Axes, *args: Any, ncols: int = 4) -> None:
 
 
 def _weeks_axis(ax: Axes, weeks: pd.DataFrame) -> None:
-    ax.set_xticks(range(len(weeks)))
-    ax.set_xticklabels([w[-3:] for w in weeks["week"]], rotation=0)
+    """Label the ISO weeks under bars 0..n-1: every week up to 8, else every other one."""
+    labels = [str(w)[-3:] for w in weeks["week"]]
+    step = 1 if len(labels) <= 8 else 2
+    ax.xaxis.set_major_locator(FixedLocator(range(len(labels) - 1, -1, -step)))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, _pos: labels[int(x)] if 0 <= int(x) < len(labels) else ""))
+    ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_xlabel("ISO week")
 
 

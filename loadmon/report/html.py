@@ -11,8 +11,9 @@ import base64
 import html
 import io
 import multiprocessing as mp
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -262,7 +263,7 @@ def _runner_section(r: RunnerData, weeks: int, anchor: str) -> str:
 
 
 def render_report(runners: Sequence[RunnerData], weeks: int, title: str,
-                  squad: Chart | None = None, workers: int = 1) -> str:
+                  squad: bool = False, workers: int = 1) -> str:
     """Return the whole report as one self-contained HTML document.
 
     Parameters
@@ -273,10 +274,11 @@ def render_report(runners: Sequence[RunnerData], weeks: int, title: str,
         Weeks shown.
     title : str
         The report's title.
-    squad : Chart or None
-        The squad's small multiples (a squad report), or None (one runner).
+    squad : bool
+        With the squad overview and the small multiples of weekly distance first.
     workers : int
-        Processes drawing the runners' charts (forked, where the platform forks).
+        Processes drawing the runners' sections (forked, where the platform forks;
+        the squad's own chart is drawn meanwhile).
 
     Returns
     -------
@@ -287,24 +289,30 @@ def render_report(runners: Sequence[RunnerData], weeks: int, title: str,
     parts = [f"<h1>{_e(title)}</h1>",
              f'<p class="note">loadmon {_e(__version__)}: flags say what was measured, '
              "against what, and how strong the evidence is; none is a diagnosis.</p>"]
-    if squad is not None:
-        rows = "".join(
-            f'<tr><td><a href="#{anchors[str(row["athlete"])]}">{_e(row["athlete"])}</a></td>'
-            f'<td class="text">{_sev(str(row["worst"]))}</td>'
-            f'<td>{_num(row["week_km"], ".1f")}</td><td>{_num(row["ramp_pct"], "+.0f")}</td>'
-            f'<td>{_num(row["next_run_ceiling_km"], ".1f")}</td>'
-            f'<td>{_num(row["main_shoe_pct"], ".0f")}</td><td>{_num(row["strength"], "d")}</td>'
-            f'<td>{_num(row["worst_pain"], "g")}</td><td>{row["open_flags"]}</td></tr>'
-            for row in squad_rows(runners))
-        parts.append(
-            '<h2>Squad overview</h2><table id="squad"><thead><tr><th>athlete</th>'
-            "<th>most severe flag (14 d)</th><th>km this week</th><th>ramp %</th>"
-            "<th>next run ceiling km</th><th>main shoe %</th><th>strength</th>"
-            f"<th>worst pain</th><th>flags (14 d)</th></tr></thead><tbody>{rows}</tbody></table>"
-            '<p class="note">Next run ceiling: the longest next run without a spike flag '
-            "(10 % over the longest run of the previous 30 days).</p>"
-            + _figure_html(squad))
-    parts += _sections(runners, weeks, [anchors[r.name] for r in runners], workers)
+    with _sections(runners, weeks, [anchors[r.name] for r in runners], workers) as sections:
+        if squad:
+            rows = "".join(
+                f'<tr><td><a href="#{anchors[str(row["athlete"])]}">{_e(row["athlete"])}'
+                f'</a></td><td class="text">{_sev(str(row["worst"]))}</td>'
+                f'<td>{_num(row["week_km"], ".1f")}</td>'
+                f'<td>{_num(row["ramp_pct"], "+.0f")}</td>'
+                f'<td>{_num(row["next_run_ceiling_km"], ".1f")}</td>'
+                f'<td>{_num(row["main_shoe_pct"], ".0f")}</td>'
+                f'<td>{_num(row["strength"], "d")}</td>'
+                f'<td>{_num(row["worst_pain"], "g")}</td><td>{row["open_flags"]}</td></tr>'
+                for row in squad_rows(runners))
+            multiples = charts.squad_distance(pd.concat(
+                [r.assessment.weekly.tail(weeks) for r in runners], ignore_index=True))
+            parts.append(
+                '<h2>Squad overview</h2><table id="squad"><thead><tr><th>athlete</th>'
+                "<th>most severe flag (14 d)</th><th>km this week</th><th>ramp %</th>"
+                "<th>next run ceiling km</th><th>main shoe %</th><th>strength</th>"
+                "<th>worst pain</th><th>flags (14 d)</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+                '<p class="note">Next run ceiling: the longest next run without a spike flag '
+                "(10 % over the longest run of the previous 30 days).</p>"
+                + _figure_html(multiples))
+        parts += list(sections)
     return _page(title, "".join(parts))
 
 
@@ -319,16 +327,22 @@ def _section_job(i: int) -> str:
     return _runner_section(runners[i], weeks, anchors[i])
 
 
+@contextmanager
 def _sections(runners: Sequence[RunnerData], weeks: int, anchors: list[str],
-              workers: int) -> list[str]:
-    """Draw every runner's section, in `workers` forked processes where the platform forks."""
+              workers: int) -> Iterator[Iterator[str]]:
+    """Start drawing every runner's section; yield them in order as they are done.
+
+    In `workers` forked processes where the platform forks (the caller works
+    meanwhile), else in this process when the sections are read.
+    """
     global _JOB
     if workers <= 1 or len(runners) <= 1 or "fork" not in mp.get_all_start_methods():
-        return [_runner_section(r, weeks, a) for r, a in zip(runners, anchors, strict=True)]
+        yield (_runner_section(r, weeks, a) for r, a in zip(runners, anchors, strict=True))
+        return
     _JOB = (runners, weeks, anchors)
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_section_job, range(len(runners))))
+            yield pool.map(_section_job, range(len(runners)))
     finally:
         _JOB = None
 
