@@ -686,6 +686,7 @@ def save_replay(
             device=result.device,
             cadence_spm=summary.cadence_spm,
             stance_time_ms=summary.contact_ms_median,
+            impact_g=summary.impact_g_median,
             step_length_m=measured_step,
             time_known=known,
             distance_estimated=estimated,

@@ -124,6 +124,9 @@ class Session:
         Average step length in metres.
     avg_hr_bpm : float or None
         Average heart rate in beats per minute.
+    impact_g : float or None
+        Median peak impact of the run's foot contacts in g (resultant
+        acceleration, sensor placement as recorded), from a sensor session.
     notes : str or None
         Free text.
     time_known : bool
@@ -150,6 +153,7 @@ class Session:
     vertical_oscillation_mm: float | None = None
     step_length_m: float | None = None
     avg_hr_bpm: float | None = None
+    impact_g: float | None = None
     notes: str | None = None
     time_known: bool = True
     distance_estimated: bool = False
@@ -162,7 +166,7 @@ class Session:
         _check_nonnegative("duration_s", self.duration_s)
         _check_nonnegative("distance_m", self.distance_m)
         for name in ("cadence_spm", "stance_time_ms", "vertical_oscillation_mm",
-                     "step_length_m", "avg_hr_bpm"):
+                     "step_length_m", "avg_hr_bpm", "impact_g"):
             _check_nonnegative(name, getattr(self, name))
         if self.rpe is not None and not (0 <= self.rpe <= 10):
             raise InvalidValue("rpe", f"must be between 0 and 10 (got {self.rpe:g})")

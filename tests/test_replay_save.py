@@ -87,6 +87,7 @@ def test_save_stores_the_session_and_the_raw_samples(loadmon, db_url: str) -> No
     assert s.duration_s == pytest.approx(doc["duration_s"])
     assert s.cadence_spm == pytest.approx(doc["summary"]["cadence_spm"], abs=0.01)
     assert s.stance_time_ms == pytest.approx(doc["summary"]["contact_ms_median"], abs=0.01)
+    assert s.impact_g == pytest.approx(doc["summary"]["impact_g_median"], abs=0.01)
     assert s.distance_m == pytest.approx(12.0) and not s.distance_estimated
     assert s.step_length_m == pytest.approx(12.0 / doc["summary"]["steps"])
     assert s.recording == f"recordings/{checksum}.parquet"

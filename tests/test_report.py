@@ -59,6 +59,26 @@ def test_weekly_distance_chart_matches_its_baseline_image(tmp_path: Path) -> Non
     assert compare_images(str(expected), str(got), tol=8) is None
 
 
+def test_impact_per_shoe_counts_the_km_the_shoe_had_before_each_run() -> None:
+    sessions = pd.DataFrame({
+        "start_utc": pd.to_datetime(["2026-03-01T07:00Z", "2026-03-03T07:00Z",
+                                     "2026-03-05T07:00Z", "2026-03-06T07:00Z"], utc=True),
+        "kind": ["run", "run", "run", "run"], "shoe": ["Peg", "Peg", "Nova", "Peg"],
+        "distance_m": [10_000.0, 8_000.0, 5_000.0, 12_000.0],
+        "impact_g": [8.0, None, 6.5, 9.0],
+    })
+    shoes = pd.DataFrame({"name": ["Peg", "Nova"], "start_km": [300.0, 0.0]})
+    chart = charts.impact_by_shoe(sessions, shoes)
+    assert chart is not None and chart.title == "Impact per run over each shoe's life"
+    ax = chart.figure.axes[0]
+    series = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata()))
+              for line in ax.get_lines()}
+    # Peg: 300 km before the log, then 10 and 8 km: its third run starts at 318 km
+    assert series == {"Nova": ([0.0], [6.5]), "Peg": ([300.0, 318.0], [8.0, 9.0])}
+    assert ax.get_ylabel() == "median peak impact (g)"
+    assert charts.impact_by_shoe(sessions.assign(impact_g=None), shoes) is None
+
+
 def loadmon(db: str, *args: str) -> str:
     r = CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
     assert r.exit_code == 0, r.output

@@ -25,7 +25,7 @@ def test_migrations_match_the_models(store: Store) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_a_log_made_before_rule_overrides_upgrades_and_keeps_its_rows(tmp_path) -> None:

@@ -314,10 +314,12 @@ def session_from_run(
     distance, _how = run.distance_m()
     cadence = None
     stance = None
+    impact = None
     summaries = [s for s in run.summaries.values() if s.contacts]
     if summaries:
         cadence = summaries[0].cadence_spm
         stance = summaries[0].contact_ms_median
+        impact = summaries[0].impact_g_median
     elif len(run.rsc):
         moving = run.rsc[run.rsc["cadence"] > 0]["cadence"]
         cadence = float(moving.mean()) if len(moving) else None
@@ -327,7 +329,7 @@ def session_from_run(
         start_utc=start.replace(microsecond=0), duration_s=round(run.duration_s, 1), kind="run",
         distance_m=distance, sport="running", shoe=shoe, surface=surface, rpe=rpe,
         source="ble", device=", ".join(names) or None, cadence_spm=cadence,
-        stance_time_ms=stance, avg_hr_bpm=hr, recording=recording.name,
+        stance_time_ms=stance, avg_hr_bpm=hr, impact_g=impact, recording=recording.name,
     )
 
 

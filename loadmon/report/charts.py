@@ -444,6 +444,52 @@ def cadence(sessions: pd.DataFrame, since: date) -> Chart | None:
 
 
 @_styled
+def impact_by_shoe(sessions: pd.DataFrame, shoe_table: pd.DataFrame) -> Chart | None:
+    """Draw each sensor run's median impact against the km on its shoe, one series per shoe.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        The athlete's sessions (``start_utc``, ``kind``, ``shoe``, ``distance_m``,
+        ``impact_g``), their whole history: a shoe's km count from its first run.
+    shoe_table : pandas.DataFrame
+        The athlete's shoes (``name``, ``start_km``: km before the log).
+
+    Returns
+    -------
+    Chart or None
+        None when no run with a shoe has an impact.
+    """
+    if "impact_g" not in sessions:
+        return None
+    runs = sessions[(sessions["kind"] == "run") & sessions["shoe"].notna()].sort_values(
+        "start_utc", kind="stable")
+    impact = pd.to_numeric(runs["impact_g"], errors="coerce")
+    if impact.isna().all():
+        return None
+    km = pd.to_numeric(runs["distance_m"], errors="coerce").fillna(0.0) / 1000.0
+    start = dict(zip(shoe_table["name"], pd.to_numeric(shoe_table["start_km"], errors="coerce")
+                     .fillna(0.0), strict=False)) if len(shoe_table) else {}
+    # km on the shoe when the run started: earlier runs plus what it had before the log
+    before = km.groupby(runs["shoe"]).cumsum() - km + runs["shoe"].map(start).fillna(0.0)
+    fig, ax = _figure()
+    colours = ("blue", "orange", "green", "purple", "vermillion", "sky")
+    markers = ("o", "s", "^", "D", "v", "P")
+    measured = impact.notna()
+    for i, shoe in enumerate(sorted(runs.loc[measured, "shoe"].unique())):
+        on = measured & (runs["shoe"] == shoe)
+        ax.plot(before[on], impact[on], color=_c(colours[i % 6]), marker=markers[i % 6],
+                ms=4, lw=1, label=str(shoe))
+    ax.set_xlabel("distance on the shoe when the run started (km)")
+    ax.set_ylabel("median peak impact (g)")
+    _legend(ax, ncols=4)
+    return Chart("impact_by_shoe", "Impact per run over each shoe's life",
+                 "Median peak impact of each sensor run against the km its shoe had done. A "
+                 "rising line at a similar pace and surface can mean the cushioning is going: "
+                 "measured, not assumed (km limits are only a convention).", fig)
+
+
+@_styled
 def flag_timeline(flags: Sequence[Flag], since: date) -> Chart:
     """Draw every flag on a timeline, one row per rule, by severity.
 

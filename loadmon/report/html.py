@@ -76,7 +76,7 @@ def runner_charts(r: RunnerData, weeks: int) -> list[Chart]:
     Returns
     -------
     list of Chart
-        In report order; the cadence chart only with sensor sessions.
+        In report order; the cadence and impact charts only with sensor sessions.
     """
     a = r.assessment
     table = a.weekly.tail(weeks)
@@ -90,9 +90,9 @@ def runner_charts(r: RunnerData, weeks: int) -> list[Chart]:
         charts.strength_cross(table, r.rules),
         charts.heel_pain(r.pain, r.rules, since),
     ]
-    cad = charts.cadence(r.sessions, since)
-    if cad is not None:
-        out.append(cad)
+    for extra in (charts.cadence(r.sessions, since), charts.impact_by_shoe(r.sessions, r.shoes)):
+        if extra is not None:
+            out.append(extra)
     out.append(charts.flag_timeline(a.flags, since))
     return out
 

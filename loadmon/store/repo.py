@@ -42,13 +42,13 @@ CLOCK_SLACK = timedelta(minutes=10)
 SESSION_COLUMNS = (
     "start_utc", "time_known", "duration_s", "distance_m", "distance_estimated", "kind",
     "sport", "surface", "rpe", "source", "device", "cadence_spm", "stance_time_ms",
-    "vertical_oscillation_mm", "step_length_m", "avg_hr_bpm", "notes", "recording",
+    "vertical_oscillation_mm", "step_length_m", "avg_hr_bpm", "impact_g", "notes", "recording",
 )
 
 #: The `Session` fields the load model reads (`loadmon.models`).
 MODEL_COLUMNS: tuple[str, ...] = (
     "start_utc", "time_known", "duration_s", "distance_m", "kind", "surface", "rpe",
-    "cadence_spm",
+    "cadence_spm", "impact_g",
 )
 
 

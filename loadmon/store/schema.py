@@ -148,6 +148,7 @@ class TrainingSession(Base):
     vertical_oscillation_mm: Mapped[float | None] = mapped_column(Float)
     step_length_m: Mapped[float | None] = mapped_column(Float)
     avg_hr_bpm: Mapped[float | None] = mapped_column(Float)
+    impact_g: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
     recording: Mapped[str | None] = mapped_column(String(200))
     imported_utc: Mapped[datetime] = mapped_column(UTCDateTime)
