@@ -23,7 +23,7 @@ import pandas as pd
 from loadmon import __version__
 from loadmon.models.assess import Assessment
 from loadmon.models.flags import Flag
-from loadmon.models.rules import SEVERITIES, RuleSet
+from loadmon.models.rules import SEVERITIES, RuleSet, default_rules
 from loadmon.report import charts
 from loadmon.report.charts import Chart
 
@@ -327,6 +327,14 @@ def _section_job(i: int) -> str:
     return _runner_section(runners[i], weeks, anchors[i])
 
 
+def _warm_up() -> None:
+    """Draw one small chart, so that forked workers start with matplotlib's caches filled."""
+    weeks = pd.DataFrame({"week": ["2026-W01"], "run_km": [1.0], "ramp_pct": [float("nan")],
+                          **{f"surface_{s}_pct": [100.0 if s == "road" else float("nan")]
+                             for s in charts.SURFACES}})
+    svg_data_uri(charts.weekly_distance(weeks, default_rules()))
+
+
 @contextmanager
 def _sections(runners: Sequence[RunnerData], weeks: int, anchors: list[str],
               workers: int) -> Iterator[Iterator[str]]:
@@ -340,6 +348,7 @@ def _sections(runners: Sequence[RunnerData], weeks: int, anchors: list[str],
         yield (_runner_section(r, weeks, a) for r, a in zip(runners, anchors, strict=True))
         return
     _JOB = (runners, weeks, anchors)
+    _warm_up()  # fonts and text layout caches load once, here, and every worker inherits them
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             yield pool.map(_section_job, range(len(runners)))
