@@ -10,6 +10,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
@@ -17,14 +18,13 @@ import pandas as pd
 from loadmon.cli.common import app, today_local
 from loadmon.cli.model import model_inputs, parse_date, rules_file_option, squad_rules
 from loadmon.models.assess import assess
-from loadmon.report.html import (
-    RunnerData,
-    render_figure,
-    render_handoff,
-    render_report,
-    runner_charts,
-)
 from loadmon.store import AthleteInfo, Store
+
+if TYPE_CHECKING:
+    from loadmon.report.html import RunnerData
+
+# loadmon.report (matplotlib) is imported by the functions that draw: every other
+# command starts without it.
 
 
 def runner_data(store: Store, athletes: list[AthleteInfo], as_of: date | None,
@@ -47,6 +47,8 @@ def runner_data(store: Store, athletes: list[AthleteInfo], as_of: date | None,
     list of RunnerData
         One per athlete, in the order given.
     """
+    from loadmon.report.html import RunnerData
+
     inputs = {who.name: model_inputs(store, who) for who in athletes}
     common, own = squad_rules(store, athletes, rules_file)
     day = as_of or today_local(athletes[0].tz)
@@ -89,6 +91,8 @@ def write_report(store: Store, athletes: list[AthleteInfo], squad: bool, weeks: 
     Path
         `output`.
     """
+    from loadmon.report.html import render_handoff, render_report
+
     runners = runner_data(store, athletes, as_of, rules_file)
     if handoff:
         text = render_handoff(runners[0], weeks)
@@ -135,6 +139,8 @@ def report(ctx: click.Context, athlete: str | None, squad: bool, weeks: int, as_
     athletes = store.athletes() if squad else [store.athlete(athlete)]
     day = parse_date("as-of", as_of)
     if fmt != "html":
+        from loadmon.report.html import render_figure, runner_charts
+
         folder = out_dir or Path("loadmon-charts")
         folder.mkdir(parents=True, exist_ok=True)
         for runner in runner_data(store, athletes, day, rules_file):

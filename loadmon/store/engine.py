@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -115,6 +113,9 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     revision : str
         Target revision, ``head`` by default.
     """
+    from alembic import command  # imported here: only opening a database needs it
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
