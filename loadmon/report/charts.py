@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from loadmon.models.flags import Flag
@@ -160,15 +161,26 @@ def weekly_distance(weeks: pd.DataFrame, rules: RuleSet) -> Chart:
     x = np.arange(len(weeks))
     km = weeks["run_km"].to_numpy(float)
     bottom = np.zeros(len(weeks))
-    for s in SURFACES:
-        share = weeks[f"surface_{s}_pct"].fillna(0.0).to_numpy(float) / 100.0
-        part = km * share
-        if part.any():
-            ax.bar(x, part, bottom=bottom, color=_c(SURFACE_COLOURS[s]), label=s, width=0.7)
-            bottom += part
-    rest = km - bottom
-    if (rest > 1e-9).any():
-        ax.bar(x, rest, bottom=bottom, color=_c("grey"), label="surface not logged", width=0.7)
+    # every segment in one bar call (one container, one autoscale), the legend by proxies
+    xs, heights, bottoms, colours, keys = [], [], [], [], []
+    for name, colour, part in [
+        *((s, _c(SURFACE_COLOURS[s]),
+           km * weeks[f"surface_{s}_pct"].fillna(0.0).to_numpy(float) / 100.0)
+          for s in SURFACES),
+        ("surface not logged", _c("grey"), None),
+    ]:
+        part = np.where(km - bottom > 1e-9, km - bottom, 0.0) if part is None else part
+        if not part.any():
+            continue
+        xs.append(x)
+        heights.append(part)
+        bottoms.append(bottom.copy())
+        colours += [colour] * len(x)
+        keys.append(Patch(color=colour, label=name))
+        bottom += part
+    if xs:
+        ax.bar(np.concatenate(xs), np.concatenate(heights), bottom=np.concatenate(bottoms),
+               color=colours, width=0.7)
     limit = rules["weekly_ramp"]["caution_pct"]
     for i, ramp in enumerate(weeks["ramp_pct"]):
         if pd.notna(ramp) and ramp > limit:
@@ -176,7 +188,7 @@ def weekly_distance(weeks: pd.DataFrame, rules: RuleSet) -> Chart:
                         ha="center", color=_c("vermillion"), fontweight="bold")
     ax.set_ylabel("run distance (km)")
     _weeks_axis(ax, weeks)
-    _legend(ax, ncols=4)
+    _legend(ax, keys, [k.get_label() for k in keys], ncols=4)
     return Chart("weekly_distance", "Weekly run distance by surface",
                  f"Bars stack each week's km by surface; red labels mark weeks more than "
                  f"{limit:g} % above the week before. Look for jumps and for one colour only.",
