@@ -98,7 +98,7 @@ def main() -> None:
     t0 = time.perf_counter()
     frame = store.sessions_frame(columns=MODEL_COLUMNS)
     t1 = time.perf_counter()
-    result = assess(frame, None, None, rules)
+    result = assess(frame, None, None, rules, with_spikes=False)  # weekly tables and flags
     t2 = time.perf_counter()
     store.close()
     total = t2 - t0

@@ -197,4 +197,4 @@ def assess_athlete(store: Store, who: AthleteInfo, as_of: date | None,
     """
     sessions, pain, shoes = model_inputs(store, who)
     return assess(sessions, pain, shoes, rules_for(store, who, rules_file),
-                  as_of=as_of or today_local(who.tz))
+                  as_of=as_of or today_local(who.tz), with_spikes=False)

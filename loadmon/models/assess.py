@@ -71,6 +71,7 @@ def assess(
     rules: RuleSet,
     as_of: date | None = None,
     athlete_rules: Mapping[str, RuleSet] | None = None,
+    with_spikes: bool = True,
 ) -> Assessment:
     """Compute the weekly load table and every flag of a log.
 
@@ -78,6 +79,10 @@ def assess(
     ----------
     sessions, pain, shoes, rules, as_of, athlete_rules
         As for `loadmon.models.flags.evaluate`.
+    with_spikes : bool
+        Also each run day against its 30-day ceiling (what the report draws);
+        False leaves ``spikes`` empty (the weekly table and the flags do not
+        need it).
 
     Returns
     -------
@@ -97,7 +102,8 @@ def assess(
         excluded.append(log.excluded)
         if daily is not None:
             days.append(daily)
-            spikes.append(spike_table(log, ruleset))
+            if with_spikes:
+                spikes.append(spike_table(log, ruleset))
     found = [w for w in weeks if not w.empty]
     weekly = (pd.concat(found).sort_values(["athlete", "week_start"], kind="stable")
               .reset_index(drop=True) if found
