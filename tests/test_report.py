@@ -5,6 +5,7 @@ import itertools
 import json
 import re
 import shutil
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -129,6 +130,25 @@ def test_one_runner_handoff_and_image_files(squad_report: tuple[str, Path],
                     str(tmp_path / "svg"), "--as-of", "2026-11-22").split()
     assert {Path(f).name for f in files} >= {"Sam-weekly_distance.svg", "Sam-shoes.svg"}
     assert all(Path(f).read_text(encoding="utf-8").lstrip().startswith("<?xml") for f in files)
+
+
+@pytest.mark.parametrize("weeks", [1, 2, 16])
+def test_short_and_long_periods_draw_without_warnings(squad_report: tuple[str, Path],
+                                                      weeks: int) -> None:
+    from loadmon.cli.report import runner_data
+    from loadmon.report.html import runner_charts, svg_data_uri
+    from loadmon.store import Store
+
+    db, _ = squad_report
+    store = Store.open(db)
+    try:
+        [runner] = runner_data(store, [store.athlete("Maya")], date(2026, 11, 22), None)
+    finally:
+        store.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "unable to pick an interval" and co.
+        uris = [svg_data_uri(c) for c in runner_charts(runner, weeks)]
+    assert len(uris) == 8
 
 
 def test_squad_and_athlete_together_is_a_usage_error(squad_report: tuple[str, Path]) -> None:

@@ -502,22 +502,22 @@ def impact_by_shoe(sessions: pd.DataFrame, shoe_table: pd.DataFrame) -> Chart | 
 
 
 @_styled
-def flag_timeline(flags: Sequence[Flag], since: date) -> Chart:
+def flag_timeline(flags: Sequence[Flag], since: date, until: date) -> Chart:
     """Draw every flag on a timeline, one row per rule, by severity.
 
     Parameters
     ----------
     flags : sequence of Flag
         The athlete's flags.
-    since : datetime.date
-        First day shown.
+    since, until : datetime.date
+        First and last day shown (the report's period).
 
     Returns
     -------
     Chart
         The chart.
     """
-    shown = [f for f in flags if f.date >= since]
+    shown = [f for f in flags if since <= f.date <= until]
     rules = sorted({f.rule for f in shown})
     fig, ax = _figure(height=max(1.9, 1.1 + 0.3 * len(rules)), left=1.2)
     for sev in SEVERITIES:
@@ -529,7 +529,8 @@ def flag_timeline(flags: Sequence[Flag], since: date) -> Chart:
     ax.set_yticks(range(len(rules)))
     ax.set_yticklabels(rules)
     ax.set_ylim(-0.7, max(len(rules) - 0.3, 0.7))
-    ax.set_xlim(pd.Timestamp(since), None)
+    day = pd.Timedelta(days=1)
+    ax.set_xlim(pd.Timestamp(since) - day, pd.Timestamp(until) + day)
     ax.set_xlabel("date")
     if shown:
         _legend(ax, ncols=4)

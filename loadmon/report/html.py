@@ -93,7 +93,7 @@ def runner_charts(r: RunnerData, weeks: int) -> list[Chart]:
     for extra in (charts.cadence(r.sessions, since), charts.impact_by_shoe(r.sessions, r.shoes)):
         if extra is not None:
             out.append(extra)
-    out.append(charts.flag_timeline(a.flags, since))
+    out.append(charts.flag_timeline(a.flags, since, r.as_of))
     return out
 
 
