@@ -52,6 +52,8 @@ def test_manual_entries_and_weekly_summary(loadmon) -> None:
     assert w["ramp_pct"] is None and w["acwr_ewma"] is None  # no week before it
     # The default athlete is separate and empty.
     assert json.loads(loadmon("week", "--json", "--as-of", "2026-03-08").output) == []
+    assert loadmon("week").output.strip() == (
+        "me: nothing logged yet (loadmon log add, loadmon import)")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -52,6 +52,9 @@ def show_weeks(store: Store, athlete: str | None, weeks: int, as_json: bool,
     if as_json:
         print_json(_records(table))
         return
+    if table.empty:
+        click.echo(f"{who.name}: nothing logged yet (loadmon log add, loadmon import)")
+        return
     print_table(
         f"{who.name}: weekly load ({who.tz})",
         ["week", "run km", "runs", "long", "ramp", "ACWR ewma/unc", "fit/fat/form", "mono",
