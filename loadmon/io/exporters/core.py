@@ -789,25 +789,22 @@ def decide_units(
     declared: str | None,
     declared_by: str,
     given: str | None,
-) -> tuple[str, str]:
-    """Choose the acceleration unit of a plan and set its scale; note or refuse doubts.
+) -> None:
+    """Choose the acceleration unit of a plan and set it; note or refuse doubts.
 
     Parameters
     ----------
     plan : Plan
-        The plan (its ``acc_scale`` and ``notes`` are updated).
+        The plan (its ``acc_scale``, ``notes`` and ``info.units`` /
+        ``info.units_origin`` are updated).
     declared : str or None
         The unit stated by the format or the header.
     declared_by : str
         Who stated it, for messages (``"the header"``, ``"the phyphox format"``).
     given : str or None
-        The unit passed by the caller, which wins.
-
-    Returns
-    -------
-    units, origin : str
-        The unit and where it came from (``"argument"``, ``"header"``,
-        ``"format"``, ``"assumed"``).
+        The unit passed by the caller, which wins. ``info.units_origin`` says
+        where the unit came from (``"argument"``, ``"header"``, ``"format"``,
+        ``"assumed"``).
 
     Raises
     ------
@@ -849,7 +846,7 @@ def decide_units(
             f"|a| of the first rows is {median_mag:.4g} (about 1 g with gravity)"
         )
     plan.acc_scale = ACC_UNITS[unit]
-    return unit, origin
+    plan.info = replace(plan.info, units=unit, units_origin=origin)
 
 
 def decide_time_unit(plan: Plan, declared: str | None, given: str | None) -> str:

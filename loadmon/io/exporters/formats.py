@@ -170,8 +170,7 @@ def _plan_plain(cand: Candidate, _all: list[Candidate], opts: Options) -> Plan:
         info=ExportInfo("plain", "g", "format", "s", gravity=True, member=cand.source.member),
         time_label=TIME_COLUMN,
     )
-    unit, origin = decide_units(plan, "g", "the plain layout", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "g", "the plain layout", opts.units)
     return plan
 
 
@@ -221,8 +220,7 @@ def _plan_phyphox(cand: Candidate, _all: list[Candidate], opts: Options) -> Plan
         time_label="Time (s)",
     )
     plan.info = replace(plan.info, member=cand.source.member)
-    unit, origin = decide_units(plan, "m/s2", "the phyphox header", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "m/s2", "the phyphox header", opts.units)
     if not gravity:
         plan.notes.append(_GRAVITY_FREE.format(what="phyphox Linear Acceleration"))
     return plan
@@ -315,8 +313,7 @@ def _plan_sensorlogger(cand: Candidate, all_: list[Candidate], opts: Options) ->
             f"is {median_mag if median_mag is not None else float('nan'):.3g} m/s^2"
         )
     plan.info = replace(plan.info, gravity=gravity)
-    unit, origin = decide_units(plan, "m/s2", "the Sensor Logger format", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "m/s2", "the Sensor Logger format", opts.units)
     extra = []
     if not gravity and grouped:
         gravity_table = _sl_member(all_, "gravity")
@@ -406,8 +403,7 @@ def _plan_polar(cand: Candidate, _all: list[Candidate], opts: Options) -> Plan:
         origin="first",
         time_label="sensor timestamp [ns]",
     )
-    unit, origin = decide_units(plan, "mg", "the header", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "mg", "the header", opts.units)
     return plan
 
 
@@ -455,8 +451,7 @@ def _plan_metawear(cand: Candidate, _all: list[Candidate], opts: Options) -> Pla
         time_label="epoch (ms)",
         epoch_scale_to_utc=1e-3,
     )
-    unit, origin = decide_units(plan, "g", "the header", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "g", "the header", opts.units)
     return plan
 
 
@@ -562,8 +557,7 @@ def _plan_actigraph(cand: Candidate, _all: list[Candidate], opts: Options) -> Pl
                 f"timed the samples at the given {opts.fs_hz:g} Hz, not the header's {fs:g} Hz"
             )
         plan.time_scale = 1.0 / rate_hz
-    unit, origin = decide_units(plan, "g", "the ActiGraph format", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin)
+    decide_units(plan, "g", "the ActiGraph format", opts.units)
     return plan
 
 
@@ -730,8 +724,8 @@ def _plan_generic(cand: Candidate, _all: list[Candidate], opts: Options) -> Plan
     time_unit = decide_time_unit(plan, parsed.time_unit, opts.time_unit)
     plan.epoch_scale_to_utc = plan.time_scale
     declared = next(iter(parsed.acc_units), None)
-    unit, origin = decide_units(plan, declared, "the header", opts.units)
-    plan.info = replace(plan.info, units=unit, units_origin=origin, time_unit=time_unit)
+    decide_units(plan, declared, "the header", opts.units)
+    plan.info = replace(plan.info, time_unit=time_unit)
     return plan
 
 
