@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from loadmon.models.flags import EPS, Flag, flags_of, split_log
-from loadmon.models.log import SHOE_COLUMNS
+from loadmon.models.log import empty_shoes
 from loadmon.models.rules import RuleSet
 
 #: The rules a planned run is checked against.
@@ -135,7 +135,7 @@ def check_run(
     RunCheck
         Its flags, limits and notes.
     """
-    shoes = shoes if shoes is not None else pd.DataFrame(columns=list(SHOE_COLUMNS))
+    shoes = shoes if shoes is not None else empty_shoes()
     start = datetime.combine(planned.day, time(12), tzinfo=ZoneInfo(tz)).astimezone(UTC)
     row = pd.DataFrame([{
         "athlete": planned.athlete, "tz": tz, "shoe": planned.shoe, "surface": planned.surface,

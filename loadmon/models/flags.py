@@ -69,7 +69,14 @@ import numpy as np
 import pandas as pd
 
 from loadmon.models.load import daily_load
-from loadmon.models.log import PAIN_COLUMNS, SHOE_COLUMNS, PreparedLog, prepare_log
+from loadmon.models.log import (
+    PAIN_COLUMNS,
+    SHOE_COLUMNS,
+    PreparedLog,
+    empty_pain,
+    empty_shoes,
+    prepare_log,
+)
 from loadmon.models.rules import SEVERITIES, Rule, RuleSet
 from loadmon.types import PainEntry
 
@@ -280,8 +287,8 @@ def split_log(
         Each rule set with the prepared log of its athletes (see
         `loadmon.models.log.prepare_log`).
     """
-    pain = pain_frame if pain_frame is not None else pd.DataFrame(columns=list(PAIN_COLUMNS))
-    shoes = shoes_frame if shoes_frame is not None else pd.DataFrame(columns=list(SHOE_COLUMNS))
+    pain = pain_frame if pain_frame is not None else empty_pain()
+    shoes = shoes_frame if shoes_frame is not None else empty_shoes()
     own = dict(athlete_rules or {})
     others = list(own)
     groups = [(ruleset, [name]) for name, ruleset in own.items()]

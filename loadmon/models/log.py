@@ -119,6 +119,17 @@ def empty_pain() -> pd.DataFrame:
     })
 
 
+def empty_shoes() -> pd.DataFrame:
+    """Return a shoes frame without shoes (`SHOE_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        No rows.
+    """
+    return pd.DataFrame(columns=list(SHOE_COLUMNS))
+
+
 def prepare_log(
     sessions: pd.DataFrame,
     pain: pd.DataFrame | None,
@@ -151,7 +162,7 @@ def prepare_log(
         The prepared log.
     """
     pain_in = empty_pain() if pain is None else pain
-    shoes_in = pd.DataFrame(columns=list(SHOE_COLUMNS)) if shoes is None else shoes
+    shoes_in = empty_shoes() if shoes is None else shoes
     names = pd.Index(sorted({*sessions["athlete"].unique(), *pain_in["athlete"].unique(),
                              *shoes_in["athlete"].unique()}), dtype=object)
     sess = _sessions(sessions, names)
