@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from loadmon.models.flags import EPS, Flag, flags_of, split_log
-from loadmon.models.log import empty_shoes
+from loadmon.models.log import PreparedLog, empty_shoes
 from loadmon.models.rules import RuleSet
 
 #: The rules a planned run is checked against.
@@ -143,24 +143,24 @@ def check_run(
         "duration_s": float("nan"), "time_known": False,
     }])
     mine = sessions[sessions["athlete"] == planned.athlete]
-    before = _day_flags(mine, pain, shoes, rules, planned)
-    after = _day_flags(pd.concat([mine, row], ignore_index=True), pain, shoes, rules, planned)
+    [(_, log)] = split_log(mine, pain, shoes, rules, planned.day)
+    before = _day_flags(log, rules, planned)
+    [(_, with_run)] = split_log(pd.concat([mine, row], ignore_index=True), pain, shoes, rules,
+                                planned.day)
+    after = _day_flags(with_run, rules, planned)
     seen = {(f.rule, f.severity) for f in before}
     flags = [f for f in after if (f.rule, f.severity) not in seen]
-    limits, notes = _limits(mine, shoes, rules, planned)
+    limits, notes = _limits(log, rules, planned)
     return RunCheck(planned, flags, sorted(limits, key=lambda lim: lim.km), notes)
 
 
-def _day_flags(sessions: pd.DataFrame, pain: pd.DataFrame | None, shoes: pd.DataFrame,
-               rules: RuleSet, planned: PlannedRun) -> list[Flag]:
-    [(ruleset, log)] = split_log(sessions, pain, shoes, rules, planned.day)
-    return [f for f in flags_of(log, ruleset)
+def _day_flags(log: PreparedLog, rules: RuleSet, planned: PlannedRun) -> list[Flag]:
+    return [f for f in flags_of(log, rules)
             if f.rule in CHECKED_RULES and f.date == planned.day]
 
 
-def _limits(sessions: pd.DataFrame, shoes: pd.DataFrame, rules: RuleSet,
+def _limits(log: PreparedLog, rules: RuleSet,
             planned: PlannedRun) -> tuple[list[Limit], list[str]]:
-    [(_, log)] = split_log(sessions, None, shoes, rules, planned.day)
     day = pd.Timestamp(planned.day)
     runs = log.sessions[log.sessions["is_run"] & (log.sessions["day"] < day)]
     limits: list[Limit] = []
@@ -185,7 +185,7 @@ def _limits(sessions: pd.DataFrame, shoes: pd.DataFrame, rules: RuleSet,
                 f"{rule['caution_pct']:g} % over your longest run{what} of the previous "
                 f"{rule['window_days']} days ({ceiling:.1f} km)"))
     if planned.shoe is not None:
-        limits += _shoe_limit(runs, shoes, rules, planned, notes)
+        limits += _shoe_limit(runs, log.shoes, rules, planned, notes)
     return limits, notes
 
 
