@@ -322,7 +322,11 @@ class _Resampler:
         k_end = math.floor((t[-1] - self.t0) * self.fs + 1e-9)
         ks = np.arange(self.k, k_end + 1)
         tg = self.t0 + ks / self.fs
-        xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
+        on_grid = t[len(t) - len(tg) :] if len(tg) <= len(t) else t[:0]
+        if len(on_grid) == len(tg) and np.array_equal(on_grid, tg):
+            xg = x[len(x) - len(tg) :]  # samples on the grid: interpolation would return them
+        else:
+            xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
         self.k = k_end + 1
         self.last_t, self.last_x = float(t[-1]), x[-1].copy()
         return tg, xg
@@ -569,14 +573,33 @@ class ContactDetector:
         b = min(b, self._n)
         return arr[a - self._base : b - self._base] if b > a else arr[:0]
 
-    def _refine(self, i: int) -> int:
-        if self.p.refine_s is None:
-            return i
-        seg = np.abs(self._window(self._r, i + self._ref[0], i + self._ref[1] + 1))
-        if len(seg) == 0 or seg.max() <= 0:
-            return i
-        start = max(i + self._ref[0], 0)
-        return start + int(np.argmax(seg >= self.p.onset_fraction * seg.max()))
+    def _windows(
+        self, arr: np.ndarray, starts: np.ndarray, length: int, fill: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Windows ``arr[s : s + length]`` at global sample indices `starts`, one per row.
+
+        Returns the windows (k x length) and which of their cells lie in the
+        buffer; cells before the stream's first sample or past the last one
+        received hold `fill`. The same cells as `_window` for each start.
+        """
+        idx = starts[:, None] + np.arange(length)
+        valid = (idx >= max(self._base, 0)) & (idx < self._n)
+        seg = np.where(valid, arr[np.clip(idx - self._base, 0, max(len(arr) - 1, 0))], fill)
+        return seg, valid
+
+    def _refine(self, idx: np.ndarray) -> np.ndarray:
+        """Move candidate peaks (sample indices) to their onsets.
+
+        The onset is the first sample of the refinement window where ``|r|``
+        reaches `onset_fraction` of the window's maximum.
+        """
+        if self.p.refine_s is None or not len(idx):
+            return idx
+        lo, hi = self._ref
+        seg = np.abs(self._windows(self._r, idx + lo, hi - lo + 1, 0.0)[0])
+        peak = seg.max(axis=1)
+        onset = idx + lo + np.argmax(seg >= (self.p.onset_fraction * peak)[:, None], axis=1)
+        return np.where(peak > 0, onset, idx)
 
     def _pitch(self, j: int) -> np.ndarray:
         """Pitch rate in the gyroscope window of onset `j`, signed so the swing is positive."""
@@ -646,19 +669,29 @@ class ContactDetector:
                 return True
         return False
 
-    def _impact(self, j: int) -> tuple[float, bool]:
-        seg = self._window(self._m, j + self._imp[0], j + self._imp[1] + 1)
-        if len(seg) == 0:
-            return float("nan"), False
-        k = int(np.argmax(seg))
-        peak = float(seg[k])
-        if 0 < k < len(seg) - 1:  # parabolic interpolation of the sampled peak
-            y0, y1, y2 = (float(v) for v in seg[k - 1 : k + 2])
-            den = y0 - 2 * y1 + y2
-            if den < 0:
-                peak = y1 - (y0 - y2) ** 2 / (8 * den)
-        clipped = self.range_g is not None and peak >= 0.98 * self.range_g
-        return peak, clipped
+    def _impacts(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Peak resultant (g) in the impact window of each contact (indices), and clipping.
+
+        The sampled peak is refined by parabolic interpolation when both its
+        neighbours are in the window; NaN when the window holds no sample.
+        """
+        lo, hi = self._imp
+        seg, valid = self._windows(self._m, idx + lo, hi - lo + 1, -np.inf)
+        rows = np.arange(len(idx))
+        k = np.argmax(seg, axis=1)
+        peak = seg[rows, k]
+        inner = (k > 0) & (k < seg.shape[1] - 1)
+        k0, k2 = np.where(inner, k - 1, k), np.where(inner, k + 1, k)
+        inner &= valid[rows, k0] & valid[rows, k2]
+        y0, y2 = seg[rows, k0], seg[rows, k2]
+        den = y0 - 2 * peak + y2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fitted = peak - (y0 - y2) ** 2 / (8 * den)
+        peak = np.where(inner & (den < 0), fitted, peak)
+        peak = np.where(valid.any(axis=1), peak, np.nan)
+        if self.range_g is None:
+            return peak, np.zeros(len(idx), dtype=bool)
+        return peak, peak >= 0.98 * self.range_g
 
     def _refractory(self, j: int) -> int:
         """Shortest interval (samples) to the previous contact for a contact at `j`."""
@@ -679,12 +712,17 @@ class ContactDetector:
         stance = (round(self.p.stance_s[0] * self.fs), round(self.p.stance_s[1] * self.fs))
         # an open contact whose push-off can no longer come is emitted without contact time
         expiry = stance[1] - self._ref[0]
-        for i in self._candidates(final):
+        cands = self._candidates(final)
+        onsets = self._refine(cands)
+        # impacts at every onset at once; a contact moved by the gyroscope gets its own
+        impacts, clips = self._impacts(onsets)
+        for i, j, impact, clipped in zip(
+            cands.tolist(), onsets.tolist(), impacts.tolist(), clips.tolist(), strict=True
+        ):
             if self._open and i > self._open[0][0] + expiry:
                 out.extend(c for _, c in self._open)
                 self._open.clear()
             score = float(self._x[i - self._base])
-            j = self._refine(int(i))
             if not self._is_initial(j):
                 # a push-off: it ends the stance of the open contact, if plausible
                 if self._open:
@@ -702,11 +740,12 @@ class ContactDetector:
             if self.has_gyro and self.p.soft_threshold is not None:
                 self._swings.append(self._swing_peak(j))
                 del self._swings[: -self.p.history]
-            j = self._pitch_minimum(j)
+            onset, j = j, self._pitch_minimum(j)
+            if j != onset:
+                impact, clipped = (v.item() for v in self._impacts(np.array([j])))
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
-            impact, clipped = self._impact(j)
             contact = Contact(self._time(j), self.side, impact, clipped, float("nan"))
             out.extend(c for _, c in self._open)  # no push-off came in time
             self._open.clear()
@@ -775,8 +814,9 @@ class ContactDetector:
                 first = -np.inf if last is None else last
                 seen = np.concatenate(([first], np.where(ok, t, -np.inf)))
                 ok &= t > np.maximum.accumulate(seen)[:-1]
-            self.dropped += int(len(t) - np.count_nonzero(ok))
-            tg, xg = self._resample(t[ok], x[ok])
+            n_drop = len(t) - int(np.count_nonzero(ok))
+            self.dropped += n_drop
+            tg, xg = self._resample(t[ok], x[ok]) if n_drop else self._resample(t, x)
             if len(tg):
                 self._features(tg, xg)
         return self._process(final=final)
