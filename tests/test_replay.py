@@ -642,7 +642,7 @@ def test_progress_reaches_the_end_of_the_file(tmp_path: Path) -> None:
     path = _write(tmp_path / "samples.csv", _walk(n=100_000))
     seen: list[float] = []
     replay_service.replay(path, "hip", stream=True, chunk_rows=10_000, progress=seen.append)
-    assert len(seen) == 10 and seen == sorted(seen) and seen[-1] == 1.0
+    assert 10 <= len(seen) <= 13 and seen == sorted(seen) and seen[-1] == 1.0
     assert 0.0 < seen[0] < 0.5  # by bytes read, not by chunks counted
 
 

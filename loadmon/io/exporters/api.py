@@ -19,6 +19,7 @@ from loadmon.io.exporters.core import (
     Plan,
     candidates,
     named,
+    prefetched,
     raw_chunks,
 )
 from loadmon.io.exporters.formats import SPECS, Options, Spec
@@ -222,15 +223,18 @@ class ChunkStream:
         last = -np.inf
         n_rows = n_bad = dropped = 0
         with named(self._plan.source.label):
-            for raw in raw_chunks(self._plan, self._chunk_rows, sink, self._meter):
+            for raw in prefetched(raw_chunks(self._plan, self._chunk_rows, sink, self._meter)):
                 n_rows += raw.n_rows
                 n_bad += raw.n_bad
                 t = raw.t_s
                 before = np.maximum.accumulate(np.concatenate([[last], t]))
                 keep = t > before[:-1]
                 last = float(before[-1])
-                dropped += int(np.count_nonzero(~keep))
-                if keep.any():
+                n_drop = len(t) - int(np.count_nonzero(keep))
+                dropped += n_drop
+                if not n_drop:  # in order: passed on without copies
+                    yield Chunk(t, raw.acc_g, raw.gyro_dps)
+                elif keep.any():
                     gyro = raw.gyro_dps[keep] if raw.gyro_dps is not None else None
                     yield Chunk(t[keep], raw.acc_g[keep], gyro)
             report_nonfinite(n_bad, n_rows, sink)

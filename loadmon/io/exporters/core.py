@@ -21,16 +21,19 @@ import contextlib
 import csv
 import gzip
 import io
+import itertools
 import math
 import os
+import queue
 import re
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -64,6 +67,7 @@ _TYPICAL_RATES_HZ = (20.0, 2000.0)
 _PK_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: A sniffer: the first lines of a file -> whether they are a format's header.
 Sniffer = Callable[[list[str]], bool]
+T = TypeVar("T")
 #: A first time above this many seconds is a Unix epoch (after 1973), not time since start.
 MIN_EPOCH_S = 1e8
 
@@ -186,6 +190,58 @@ class ByteMeter:
         except (OSError, ValueError):  # closed: read to its end
             return 1.0
         return min(max(pos / self._total, 0.0), 1.0)
+
+
+#: Chunks a stream reads ahead of its consumer (`prefetched`).
+READ_AHEAD = 2
+
+
+def prefetched(items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
+    """Run an iterator in a background thread, at most `depth` items ahead of the caller.
+
+    Parsing (pyarrow releases the GIL) then overlaps with what the caller does
+    with each item (the contact detector), on a second core. An exception
+    raised by `items` is raised to the caller in its place; when the caller
+    stops early, the thread stops and `items` is closed (its file with it).
+    Memory stays bounded by `depth` items.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                box.put((kind, value), timeout=0.05)
+                return True
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("end", None)
+        except BaseException as exc:  # handed to the caller, who raises it
+            put("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=work, name="loadmon-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join()
 
 
 # --------------------------------------------------------------------------- sources
@@ -474,31 +530,130 @@ class RawChunk:
     n_bad: int
 
 
+#: Most bytes of text parsed at once by the chunked reader (the memory it holds, with the arrays).
+BLOCK_BYTES = 4 << 20
+#: Typical bytes of one data row, to read about one chunk of text at a time.
+ROW_BYTES = 40
+_BOM = codecs.BOM_UTF8
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+
+
+def text_blocks(
+    fh: IO[bytes], skiprows: int, block_bytes: int | Callable[[], int] = BLOCK_BYTES
+) -> Iterator[bytes]:
+    """Yield the text of `fh` after its first `skiprows` lines, in blocks of whole lines.
+
+    Each block ends at a line end (the last may not), holds about
+    `block_bytes` bytes (more when one line is longer; a callable is asked
+    before each read) and starts without the byte-order mark. A quoted value
+    spanning lines is not supported (no accelerometer export writes one).
+    """
+    rest = b""
+    first = True
+    size = block_bytes if callable(block_bytes) else lambda: block_bytes
+    while True:
+        data = fh.read(size())
+        if not data:
+            if rest and not first:
+                yield rest
+            return
+        data = rest + data
+        if first:
+            data = data.removeprefix(_BOM)
+            ends = list(itertools.islice(_LINE_END.finditer(data), skiprows))
+            if len(ends) < skiprows:
+                rest = data  # the header is longer than what was read so far
+                continue
+            data = data[ends[-1].end() :] if skiprows else data
+            first = False
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1  # keep \r\n whole
+        if cut == 0:
+            rest = data  # no line end yet: a line longer than a block
+            continue
+        rest = data[cut:]
+        yield data[:cut]
+
+
+def _parse_block(block: bytes, plan: Plan, types: dict[int, Any]) -> pd.DataFrame:
+    """Parse one block of whole lines into the used columns of `plan`, labelled by index.
+
+    pyarrow parses clean blocks (fast, both cores; its columns become the
+    frame's without a copy); a block it refuses (a row with another number
+    of fields, a cell that is not a number, bytes that are not UTF-8) is
+    parsed by pandas, which fills short rows with NaN and keeps text cells
+    for `numbers` to turn into NaN. Both round decimal text correctly
+    (pandas 3's default parser is exact), so they give the same floats.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cols = plan.usecols
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=plan.sep, quote_char='"'),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[f"f{c}" for c in cols],
+                column_types={f"f{c}": t for c, t in types.items()},
+                decimal_point=plan.decimal,
+            ),
+        )
+    except (pa.ArrowInvalid, KeyError):
+        return pd.read_csv(
+            io.BytesIO(block),
+            sep=plan.sep,
+            decimal=plan.decimal,
+            header=None,
+            usecols=cols,
+            dtype={c: str for c, t in types.items() if t == pa.string()} or None,
+            engine="c",
+            skip_blank_lines=True,
+            skipinitialspace=True,
+            quotechar='"',
+            encoding="utf-8",
+        )
+    arrays = {c: table.column(f"f{c}").to_numpy(zero_copy_only=False) for c in cols}
+    return pd.DataFrame(arrays, copy=False)
+
+
 def frames(
     plan: Plan, chunk_rows: int, nrows: int | None = None, meter: ByteMeter | None = None
 ) -> Iterator[pd.DataFrame]:
-    """Yield the used columns of `plan`'s source in DataFrames of at most `chunk_rows` rows."""
-    dtypes = {plan.time_col: str} if plan.time_kind == "datetime" else None
+    """Yield the used columns of `plan`'s source in DataFrames of at most `chunk_rows` rows.
+
+    The text is parsed in blocks of whole lines (`text_blocks`,
+    `_parse_block`) sized to hold a little under `chunk_rows` rows, from the
+    bytes per row seen so far (`ROW_BYTES` at first; at most `BLOCK_BYTES`):
+    memory is bounded by a block whatever the file's length, and the bytes
+    read (the progress) advance chunk by chunk. A block that holds more rows
+    is split. At most `nrows` rows are yielded, when given.
+    """
+    import pyarrow as pa
+
+    types: dict[int, Any] = {c: pa.float64() for c in plan.usecols}
+    if plan.time_col is not None:
+        kind = {"int": pa.int64(), "datetime": pa.string()}
+        types[plan.time_col] = kind.get(plan.time_kind, pa.float64())
+    left = math.inf if nrows is None else nrows
+    seen = [0, 0]  # bytes and rows parsed so far
+
+    def block_bytes() -> int:
+        per_row = seen[0] / seen[1] if seen[1] else ROW_BYTES
+        return int(min(BLOCK_BYTES, max(0.97 * chunk_rows * per_row, 1 << 16)))
+
     try:
         with plan.source.open(meter) as fh:
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-            reader = pd.read_csv(
-                text,
-                sep=plan.sep,
-                decimal=plan.decimal,
-                header=None,
-                skiprows=plan.skiprows,
-                usecols=plan.usecols,
-                dtype=dtypes,
-                chunksize=chunk_rows,
-                nrows=nrows,
-                engine="c",
-                skip_blank_lines=True,
-                skipinitialspace=True,
-                quotechar='"',
-            )
-            with reader:
-                yield from reader
+            for block in text_blocks(fh, plan.skiprows, block_bytes):
+                frame = _parse_block(block, plan, types)
+                seen[0] += len(block)
+                seen[1] += len(frame)
+                for start in range(0, len(frame), chunk_rows):
+                    if left <= 0:
+                        return
+                    part = frame.iloc[start : start + min(chunk_rows, left)]
+                    left -= len(part)
+                    yield part
     except pd.errors.EmptyDataError:
         return
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -617,14 +772,10 @@ class Stream:
                 ok &= np.isfinite(gyro).all(axis=1)
             row_no = self.rows + 1 + np.flatnonzero(ok)
             self.rows += n
-            yield RawChunk(
-                t[ok],
-                acc[ok],
-                gyro[ok] if gyro is not None else None,
-                row_no,
-                n,
-                n - int(ok.sum()),
-            )
+            n_bad = n - len(row_no)
+            if n_bad:  # (a clean chunk is passed on without copies)
+                t, acc, gyro = t[ok], acc[ok], gyro[ok] if gyro is not None else None
+            yield RawChunk(t, acc, gyro, row_no, n, n_bad)
 
 
 class FollowerStream:
