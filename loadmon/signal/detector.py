@@ -529,25 +529,24 @@ class ContactDetector:
                 period = self._cadence(xr)
                 x = np.where(period > 0, xr, x)
             r = x
+        new = {"_t": tg, "_m": m, "_x": x}
+        if r is not x:
+            new["_r"] = r
         if self.has_gyro:
             gy = xg[:, 3:6]
-            act = np.sqrt(np.einsum("ij,ij->i", gy, gy))
-            cov = self._cov(np.column_stack([gy[:, a] * gy[:, b] for a, b in _PAIRS]))
+            new["_act"] = np.sqrt(np.einsum("ij,ij->i", gy, gy))
+            new["_gyro"] = gy
+            new["_gcov"] = self._cov(np.column_stack([gy[:, a] * gy[:, b] for a, b in _PAIRS]))
         else:
-            gy = np.empty((len(tg), 3))
-            cov = np.empty((len(tg), 6))
-            act = np.abs(m - 1.0)
+            new["_act"] = np.abs(m - 1.0)
+        if self._cadence is not None:
+            new["_period"] = period
         # keep what undecided samples may still look back at
         keep = min(len(self._t), max(0, self._next - self._behind - self._base))
-        self._t = np.concatenate((self._t[keep:], tg))
-        self._m = np.concatenate((self._m[keep:], m))
-        self._x = np.concatenate((self._x[keep:], x))
-        self._r = np.concatenate((self._r[keep:], r))
-        self._act = np.concatenate((self._act[keep:], act))
-        self._gyro = np.concatenate((self._gyro[keep:], gy))
-        self._gcov = np.concatenate((self._gcov[keep:], cov))
-        if self._cadence is not None:
-            self._period = np.concatenate((self._period[keep:], period))
+        for name, values in new.items():
+            setattr(self, name, np.concatenate((getattr(self, name)[keep:], values)))
+        if r is x:
+            self._r = self._x
         self._base += keep
         self._n += len(tg)
 
@@ -650,24 +649,27 @@ class ContactDetector:
                 return max(a, 0) + start + 1 + int(np.argmax(is_min))
         return max(a, 0) + int(np.argmin(pitch))
 
-    def _is_initial(self, j: int) -> bool:
+    def _initial(self, idx: np.ndarray) -> np.ndarray:
+        """Whether each onset (sample indices) is an initial contact, not a push-off.
+
+        Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact
+        is initial when the foot is quieter after it than before it at the
+        walking or at one of the running scales (`GAIT_SCALES`).
+        """
         if self.p.classify_s is None:
-            return True
-        # Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact is
-        # initial when the foot is quiet after it at the walking or the running scale.
+            return np.ones(len(idx), dtype=bool)
+        out = np.zeros(len(idx), dtype=bool)
         for k in GAIT_SCALES:
             a, b = round(self._cls[0] * k), round(self._cls[1] * k)
-            post = self._window(self._act, j + a, j + b)
-            pre = self._window(self._act, j - b, j - a)
-            if (
-                len(post)
-                and len(pre)
-                # sum / n is numpy's mean exactly, without its per-call overhead
-                and (float(post.sum()) / len(post)
-                     < self.p.quiet_ratio * max(float(pre.sum()) / len(pre), 1e-12))
-            ):
-                return True
-        return False
+            post, post_in = self._windows(self._act, idx + a, b - a, 0.0)
+            pre, pre_in = self._windows(self._act, idx - b, b - a, 0.0)
+            n_post, n_pre = post_in.sum(axis=1), pre_in.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                quiet = post.sum(axis=1) / n_post < self.p.quiet_ratio * np.maximum(
+                    pre.sum(axis=1) / n_pre, 1e-12
+                )
+            out |= (n_post > 0) & (n_pre > 0) & quiet
+        return out
 
     def _impacts(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Peak resultant (g) in the impact window of each contact (indices), and clipping.
@@ -714,16 +716,23 @@ class ContactDetector:
         expiry = stance[1] - self._ref[0]
         cands = self._candidates(final)
         onsets = self._refine(cands)
-        # impacts at every onset at once; a contact moved by the gyroscope gets its own
+        # what each candidate's onset is, at once; a contact moved by the gyroscope
+        # gets its own impact
         impacts, clips = self._impacts(onsets)
-        for i, j, impact, clipped in zip(
-            cands.tolist(), onsets.tolist(), impacts.tolist(), clips.tolist(), strict=True
-        ):
+        batch = zip(
+            cands.tolist(),
+            self._x[cands - self._base].tolist(),
+            onsets.tolist(),
+            self._initial(onsets).tolist(),
+            impacts.tolist(),
+            clips.tolist(),
+            strict=True,
+        )
+        for i, score, j, initial, impact, clipped in batch:
             if self._open and i > self._open[0][0] + expiry:
                 out.extend(c for _, c in self._open)
                 self._open.clear()
-            score = float(self._x[i - self._base])
-            if not self._is_initial(j):
+            if not initial:
                 # a push-off: it ends the stance of the open contact, if plausible
                 if self._open:
                     j0, c = self._open[0]
