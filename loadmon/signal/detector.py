@@ -756,8 +756,9 @@ class ContactDetector:
             self._scores.append(score)
             del self._scores[: -self.p.history]
             contact = Contact(self._time(j), self.side, impact, clipped, float("nan"))
-            out.extend(c for _, c in self._open)  # no push-off came in time
-            self._open.clear()
+            if self._open:  # no push-off came in time
+                out.extend(c for _, c in self._open)
+                self._open.clear()
             if self.p.classify_s is None:
                 out.append(contact)
             else:
