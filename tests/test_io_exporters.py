@@ -28,7 +28,7 @@ import pytest
 from loadmon.io.errors import FileFormatError
 from loadmon.io.exporters import FORMATS, detect_format, iter_chunks, read_recording
 from loadmon.io.exporters.core import prefetched, text_blocks
-from loadmon.io.recordings import read_plain_recording
+from loadmon.io.recordings import finite_rows, read_plain_recording
 from loadmon.signal import ContactDetector, contacts_frame, detect_contacts
 from loadmon.signal.synthetic import synthesize
 from loadmon.signal.types import Recording
@@ -938,6 +938,16 @@ def test_prefetched_keeps_order_raises_and_closes() -> None:
     stream.close()  # the caller stops early: the reader thread stops and closes its source
     assert len(closed) == 3 and "MainThread" not in closed
     assert not any(t.name == "loadmon-reader" for t in threading.enumerate())
+
+
+
+def test_finite_rows() -> None:
+    t = np.array([0.0, 0.1, np.inf, 0.3])
+    acc = np.ones((4, 3))
+    assert finite_rows(np.arange(4.0), acc, None).tolist() == [True] * 4
+    acc[1, 2] = np.nan
+    assert finite_rows(t, acc, None).tolist() == [True, False, False, True]
+    assert finite_rows(acc[:, 0], np.full((4, 3), -np.inf)).tolist() == [False] * 4
 
 
 def _write_lines(path: Path, lines: list[str]) -> Path:

@@ -43,6 +43,7 @@ from loadmon.io.recordings import (
     GZIP_MAGIC,
     SNIFF_BYTES,
     check_text_head,
+    finite_rows,
     numeric_column,
     one_line,
 )
@@ -767,9 +768,7 @@ class Stream:
                     [numbers(frame[c], p.names[c], p.decimal) for c in p.gyro_cols]
                 )
                 gyro *= p.gyro_scale
-            ok = np.isfinite(t) & np.isfinite(acc).all(axis=1)
-            if gyro is not None:
-                ok &= np.isfinite(gyro).all(axis=1)
+            ok = finite_rows(t, acc, gyro)
             row_no = self.rows + 1 + np.flatnonzero(ok)
             self.rows += n
             n_bad = n - len(row_no)
