@@ -19,9 +19,10 @@ folder, then measures on each, every measurement in a fresh subprocess:
 
 Goals: replay / read_csv <= 2 on the long file; peak memory flat, i.e. the
 same for a 1 h and a 6 h file (streaming holds one chunk, not the file).
-Times are the best of ``--repeat`` runs (default 3). Usage::
+Times are the best of ``--repeat`` runs (default 5), the measurements of a file
+interleaved so that all see the machine in the same states. Usage::
 
-    python benchmarks/replay_bench.py [--hours 6] [--compare-hours 1] [--repeat 3]
+    python benchmarks/replay_bench.py [--hours 6] [--compare-hours 1] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -103,26 +104,34 @@ def child(task: str, path: Path) -> dict[str, float]:
             "streamed": result.streamed, "base_mb": base, "peak_mb": _rss_mb()}
 
 
-def measure(task: str, path: Path, repeat: int) -> dict[str, float]:
-    """Run `child` in `repeat` fresh subprocesses; keep the best time and the highest peak."""
-    best: dict[str, float] | None = None
+def run_child(task: str, path: Path) -> dict[str, float]:
+    """Run one measurement in a fresh subprocess and return its figures."""
+    if task == "cli":
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from loadmon.cli import main; main()",
+                        "replay", str(path), "-p", PLACEMENT, "--json"],
+                       check=True, stdout=subprocess.DEVNULL)
+        return {"seconds": time.perf_counter() - t0}
+    text = subprocess.run([sys.executable, __file__, "--child", task, str(path)],
+                          check=True, capture_output=True, text=True).stdout
+    return json.loads(text.splitlines()[-1])
+
+
+def measure(tasks: list[str], path: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Run every task `repeat` times, interleaved; keep each one's best time and highest peak.
+
+    Interleaving lets every task see the machine in the same states (its
+    speed drifts by 15 % and more within a minute).
+    """
+    best: dict[str, dict[str, float]] = {}
     for _ in range(repeat):
-        if task == "cli":
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "from loadmon.cli import main; main()",
-                            "replay", str(path), "-p", PLACEMENT, "--json"],
-                           check=True, stdout=subprocess.DEVNULL)
-            out = {"seconds": time.perf_counter() - t0}
-        else:
-            text = subprocess.run([sys.executable, __file__, "--child", task, str(path)],
-                                  check=True, capture_output=True, text=True).stdout
-            out = json.loads(text.splitlines()[-1])
-        if best is None:
-            best = out
-        else:
-            peak = max(best.get("peak_mb", 0.0), out.get("peak_mb", 0.0))
-            best = min(best, out, key=lambda o: o["seconds"]) | {"peak_mb": peak}
-    assert best is not None
+        for task in tasks:
+            out = run_child(task, path)
+            if task not in best:
+                best[task] = out
+                continue
+            peak = max(best[task].get("peak_mb", 0.0), out.get("peak_mb", 0.0))
+            best[task] = min(best[task], out, key=lambda o: o["seconds"]) | {"peak_mb": peak}
     return best
 
 
@@ -131,7 +140,7 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=6.0, help="length of the long file")
     parser.add_argument("--compare-hours", type=float, default=1.0,
                         help="length of the short file, for the memory comparison")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -149,10 +158,9 @@ def main() -> int:
             size_mb = path.stat().st_size / 2**20
             print(f"{path.name}: {n:,} rows, {size_mb:.0f} MB (written in "
                   f"{time.perf_counter() - t0:.1f} s)", flush=True)
-            rep = measure("replay", path, args.repeat)
-            ref = measure("read_csv", path, args.repeat)
-            read = measure("read", path, args.repeat)
-            cli = measure("cli", path, 1)
+            got = measure(["replay", "read_csv", "read"], path, args.repeat)
+            rep, ref, read = got["replay"], got["read_csv"], got["read"]
+            cli = run_child("cli", path)
             rows.append((hours, n, size_mb, rep, ref, cli))
             rate = n / rep["seconds"] / 1e6
             print(f"  replay    {rep['seconds']:7.2f} s  ({rate:.2f} M samples/s, "
