@@ -9,8 +9,9 @@ across calls and every decision looks at a fixed window of samples:
    are dropped (counted in `ContactDetector.dropped`);
 2. **resample**: linear interpolation onto a uniform grid at the nominal rate
    (timestamps may jitter or gap; gaps are bridged and counted);
-3. **features**: causal IIR filters (`scipy.signal.sosfilt` with carried
-   ``zi``) give a contact score, a refinement signal and an activity signal;
+3. **features**: causal filters with carried state (IIR `scipy.signal.sosfilt`,
+   and for the trunk a linear-phase FIR smoother) give a contact score, a
+   refinement signal and an activity signal;
    where the profile has a running band (phone in the hand), a running
    autocorrelation (`CadenceTracker`) tells running from walking and the
    score comes from the band of the current gait;
@@ -24,9 +25,10 @@ across calls and every decision looks at a fixed window of samples:
    contact time of the preceding initial contact;
 6. **accept**: a refractory interval (while running, a fraction of the
    tracked step period) and a threshold relative to the recent accepted
-   scores reject ringing and small bumps; with a foot gyroscope a weaker
-   candidate still counts when the pitch rate shows a swing ending there
-   (soft last steps before stopping, impacts blurred by a low rate).
+   scores reject ringing and small bumps; with a foot gyroscope a contact
+   must end a swing (the pitch rate crosses from swing to stance), and a
+   weaker candidate still counts when it does (soft last steps before
+   stopping, impacts blurred by a low rate).
 
 Latency: an initial contact is known ``latency_s`` after it happened: at most
 0.5 s of stream time for every placement at 40 Hz and above (0.54 s for a foot
@@ -56,13 +58,16 @@ class Profile:
 
     Attributes
     ----------
-    score : {"hf_energy", "band_norm", "band_vertical"}
+    score : {"hf_energy", "band_norm", "band_vertical", "smooth_norm"}
         Candidate score: energy of the high-passed acceleration magnitude
-        (impacts of a foot sensor), or the band-passed magnitude or vertical
-        acceleration (trunk, wrist, phones).
+        (impacts of a foot sensor), the band-passed magnitude or vertical
+        acceleration (wrist, phones), or the magnitude high-passed and
+        smoothed by a linear-phase Gaussian kernel (trunk, see `_SmoothBand`).
     band_hz : tuple of float
         High-pass corner for ``hf_energy`` (first value) and its smoothing
-        low-pass (second), or the band of the band-pass scores.
+        low-pass (second), the band of the band-pass scores, or for
+        ``smooth_norm`` the high-pass corner and the half-power frequency of
+        the Gaussian.
     candidate_window_s : float
         Half-width of the local-maximum window of the score.
     refine_s : tuple of float or None
@@ -100,11 +105,11 @@ class Profile:
     soft_threshold : float or None
         With a gyroscope and `gyro_refine_s`: a candidate below
         `relative_threshold` is still an initial contact when its score reaches
-        this fraction of the reference, the pitch rate crosses from swing to
-        stance in the gyroscope window and the swing before it reaches
+        this fraction of the reference and the swing before it reaches
         `SOFT_SWING_FRACTION` of the recent swings' peak rate (the last steps
         before stopping land softly; impacts sampled at a low rate vary from
-        contact to contact). None disables it.
+        contact to contact). None disables it. Every contact read with a
+        gyroscope window must end a swing (see `ContactDetector`).
     run_band_hz : tuple of float or None
         Band of the score while the stream runs at a running cadence (see
         `CadenceTracker`); None keeps `band_hz` at every cadence. A band that
@@ -143,15 +148,20 @@ FOOT = Profile(
     gyro_refine_s=(-0.15, 0.10),
     soft_threshold=0.1,
 )
+#: The trunk sees each step as one broad loading wave with sub-peaks whose heights differ
+#: between left and right steps and along a walk: a band-pass up to 4 Hz peaks on one
+#: sub-peak or another (up to ~0.1 s apart), a linear-phase smoother once per step at the
+#: wave's centre. With one peak per step the refractory interval only bounds sprinting
+#: (0.22 s: 270 steps/min).
 TRUNK = Profile(
-    score="band_norm",
-    band_hz=(0.7, 4.0),
+    score="smooth_norm",
+    band_hz=(0.5, 1.5),
     candidate_window_s=0.15,
     refine_s=None,
     onset_fraction=0.0,
     classify_s=None,
     quiet_ratio=1.0,
-    min_interval_s=0.27,
+    min_interval_s=0.22,
     relative_threshold=0.2,
     event_offset_s=0.02,
 )
@@ -204,6 +214,8 @@ PROFILES: dict[str, Profile] = {
 }
 
 IMPACT_WINDOW_S = (-0.02, 0.08)
+#: Half-length of the Gaussian kernel of a ``smooth_norm`` score, in standard deviations.
+SMOOTH_HALF_WIDTH = 3.0
 #: `detect_contacts` feeds a recording to the online detector in blocks of this length.
 OFFLINE_BLOCK_S = 60.0
 #: Notifications are processed once this much stream has arrived (fewer filter calls
@@ -275,6 +287,11 @@ def _sos(kind: str, hz: float | Sequence[float], fs: float, order: int = 2) -> n
     return sps.butter(order, min(hz, 0.45 * fs) / nyq, kind, output="sos")
 
 
+def _swing_ends(pitch: np.ndarray) -> np.ndarray:
+    """Return where a pitch rate (swing positive) crosses from swing to stance (indices)."""
+    return np.flatnonzero((pitch[:-1] > 0) & (pitch[1:] <= 0))
+
+
 def _group_delay_s(sos: np.ndarray, hz: float, fs: float) -> float:
     """Group delay of a filter at `hz`, s (phase slope; stable for narrow bands at high fs)."""
     w = np.array([hz * 0.999, hz * 1.001])
@@ -296,6 +313,45 @@ class _Filter:
             self.zi = zi if x.ndim == 1 else zi[:, :, None] * np.ones(x.shape[1])
             self.zi = self.zi * x[0]
         y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        return y
+
+
+class _SmoothBand:
+    """A high-pass (IIR) then a linear-phase Gaussian low-pass, state carried between chunks.
+
+    The Gaussian kernel, truncated at `SMOOTH_HALF_WIDTH` standard deviations
+    and applied causally, delays every frequency by the same half-length, so
+    a peak of the smoothed signal keeps its place in the step's waveform
+    whatever the waveform's harmonics; a causal IIR low-pass corner near the
+    step frequency delays them unequally, and rings. The high-pass only
+    removes gravity and slow drift.
+
+    Parameters
+    ----------
+    band_hz : tuple of float
+        High-pass corner, and the frequency where the Gaussian passes half
+        the power.
+    fs : float
+        Sampling rate, Hz.
+    """
+
+    def __init__(self, band_hz: tuple[float, float], fs: float) -> None:
+        hp = _sos("highpass", band_hz[0], fs)
+        self._hp = _Filter(hp)
+        # half power at band_hz[1]: exp(-(2 pi f sigma)^2 / 2) = 1 / sqrt(2)
+        sigma = math.sqrt(math.log(2.0)) / (2 * math.pi * band_hz[1]) * fs
+        half = max(1, math.floor(SMOOTH_HALF_WIDTH * sigma))
+        kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+        self._b = kernel / kernel.sum()
+        self._zi: np.ndarray | None = None
+        # the kernel's half-length, and the high-pass's delay near walking steps (1.5-2 Hz)
+        self.delay_s = half / fs + _group_delay_s(hp, band_hz[1], fs)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = self._hp(x)
+        if self._zi is None:  # start in the steady state of the first sample
+            self._zi = sps.lfilter_zi(self._b, 1.0) * x[0]
+        y, self._zi = sps.lfilter(self._b, 1.0, x, zi=self._zi)
         return y
 
 
@@ -450,6 +506,9 @@ class ContactDetector:
             self._hp = _Filter(_sos("highpass", p.band_hz[0], fs))
             self._lp = _Filter(_sos("lowpass", p.band_hz[1], fs))
             self.delay_s = 0.0  # times come from the onset of the high-passed transient
+        elif p.score == "smooth_norm":
+            self._bp = _SmoothBand(p.band_hz, fs)
+            self.delay_s = self._bp.delay_s
         else:
             sos = _sos("bandpass", p.band_hz, fs)
             self._bp = _Filter(sos)
@@ -465,6 +524,8 @@ class ContactDetector:
             self._delay_run_s = _group_delay_s(sos, centre, fs)
             self._cadence = CadenceTracker(fs)
         self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1))
+        # contacts are read from the pitch rate (they end a swing, refined to its minimum)
+        self._reads_pitch = has_gyro and p.gyro_refine_s is not None
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
@@ -617,29 +678,27 @@ class ContactDetector:
         return float(seg.max()) if len(seg) else 0.0
 
     def _is_soft_contact(self, j: int, score: float, ref: float) -> bool:
-        """Whether a candidate under the relative threshold still ends a swing (gyroscope)."""
-        if self.p.soft_threshold is None or not self.has_gyro or self.p.gyro_refine_s is None:
+        """Whether a candidate under the relative threshold may still end a swing (gyroscope)."""
+        if self.p.soft_threshold is None or not self._reads_pitch:
             return False
         if score < self.p.soft_threshold * ref:
             return False
-        if self._swings and self._swing_peak(j) < SOFT_SWING_FRACTION * statistics.median(
+        return not self._swings or self._swing_peak(j) >= SOFT_SWING_FRACTION * statistics.median(
             self._swings
-        ):
-            return False
-        pitch = self._pitch(j)
-        return bool(np.any((pitch[:-1] > 0) & (pitch[1:] <= 0)))
+        )
 
-    def _pitch_minimum(self, j: int) -> int:
-        """Refine an initial contact to the pitch angular-velocity minimum after the swing."""
-        if not self.has_gyro or self.p.gyro_refine_s is None:
-            return j
+    def _pitch_minimum(self, j: int, pitch: np.ndarray) -> int:
+        """Refine an initial contact to the pitch angular-velocity minimum after the swing.
+
+        `pitch` is ``_pitch(j)``; the window's first clear minimum after the
+        pitch rate crosses zero (the swing ends), else the window's minimum.
+        """
         a = j + self._gref[0]
-        pitch = self._pitch(j)
         if len(pitch) == 0:
             return j
         # the first clear minimum after the swing ends (pitch rate crossing zero); ringing
         # later in loading response can dip deeper
-        crossing = np.flatnonzero((pitch[:-1] > 0) & (pitch[1:] <= 0))
+        crossing = _swing_ends(pitch)
         start = int(crossing[0]) + 1 if len(crossing) else 0
         after = pitch[start:]
         if len(after) >= 3:
@@ -746,10 +805,17 @@ class ContactDetector:
                 continue
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
                 continue
-            if self.has_gyro and self.p.soft_threshold is not None:
-                self._swings.append(self._swing_peak(j))
-                del self._swings[: -self.p.history]
-            onset, j = j, self._pitch_minimum(j)
+            onset = j
+            if self._reads_pitch:
+                pitch = self._pitch(j)
+                if len(pitch) and not len(_swing_ends(pitch)):
+                    # a jolt during a swing (a scuff, a shuffle before the landing) is not
+                    # a contact: the landing that ends the swing may still follow
+                    continue
+                if self.p.soft_threshold is not None:
+                    self._swings.append(self._swing_peak(j))
+                    del self._swings[: -self.p.history]
+                j = self._pitch_minimum(j, pitch)
             if j != onset:
                 impact, clipped = (v.item() for v in self._impacts(np.array([j])))
             self._last_ic = j

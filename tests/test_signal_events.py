@@ -1,0 +1,69 @@
+"""Where the detector puts contacts: the trunk's smoothed step wave, jolts within a swing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loadmon.signal import Recording, detect_contacts
+from loadmon.signal.detector import TRUNK, _SmoothBand
+from loadmon.signal.synthetic import synthesize
+from tests.conftest import SHARED_DATA
+from tests.test_signal import f1_after_offset
+
+RECORDINGS = SHARED_DATA / "recordings"
+
+
+def test_smoother_is_chunk_invariant() -> None:
+    x = np.random.default_rng(1).normal(size=3000)
+    whole = _SmoothBand(TRUNK.band_hz, 104.0)(x)
+    smoother, parts, i = _SmoothBand(TRUNK.band_hz, 104.0), [], 0
+    for n in [1, 5, 64, 2, 900, 2028]:
+        parts.append(smoother(x[i : i + n]))
+        i += n
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=0, atol=1e-12)
+
+
+def test_a_jolt_late_in_the_swing_does_not_hide_the_landing() -> None:
+    # a scuff 0.2 s before the landing: quiet after it (the foot lands and stands), so only
+    # the pitch rate tells it from the landing, which would otherwise fall in its refractory
+    recovered = jolted = 0
+    for seed in range(4):
+        rec, truth = synthesize("foot", activity="walk", cadence_spm=100, duration_s=30, seed=seed)
+        contacts = truth["t_s"].to_numpy()
+        acc = rec.acc_g.copy()
+        for tc in contacts[2::3]:
+            k = int(np.searchsorted(rec.t_s, tc - 0.2))
+            acc[k : k + 6, 2] += 3.0 * np.hanning(6)
+        found = detect_contacts(
+            Recording(rec.t_s, acc, rec.fs_hz, rec.placement, rec.gyro_dps, side=rec.side)
+        )["t_s"].to_numpy()
+        offset = np.median([found[np.argmin(np.abs(found - tc))] - tc for tc in contacts])
+        jolted += len(contacts[2::3])
+        recovered += sum(np.min(np.abs(found - offset - tc)) <= 0.05 for tc in contacts[2::3])
+    assert recovered >= 0.6 * jolted
+
+
+@pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"{RECORDINGS} is absent (a user's clone)")
+@pytest.mark.parametrize("trial", ["t1", "t2", "t3", "t4"])
+def test_trunk_contacts_of_a_subject_with_unlike_left_and_right_steps(trial: str) -> None:
+    # IPOL subject 2: left and right steps shape the trunk's wave differently
+    folder = RECORDINGS / f"ipol-s02-{trial}-lowerback"
+    meta = json.loads((folder / "meta.json").read_text())
+    x = pd.read_csv(folder / "samples.csv.gz")
+    rec = Recording(
+        x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), meta["fs_hz"], "lower_back"
+    )
+    events = pd.read_csv(folder / "events.csv")
+    truth = events.loc[events["kind"] == "ic", "t_s"].to_numpy()
+    found = detect_contacts(rec)["t_s"].to_numpy()
+    # straight walking: the trial without the U-turn
+    (a, b), (u0, u1) = meta["trial_boundaries_s"], meta["uturn_boundaries_s"]
+
+    def straight(t: np.ndarray) -> np.ndarray:
+        return t[((t >= a) & (t <= u0)) | ((t >= u1) & (t <= b))]
+
+    assert f1_after_offset(straight(found), straight(truth)) >= 0.85
