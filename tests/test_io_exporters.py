@@ -28,10 +28,10 @@ import pytest
 from loadmon.io.errors import FileFormatError
 from loadmon.io.exporters import FORMATS, detect_format, iter_chunks, read_recording
 from loadmon.io.exporters.core import prefetched, text_blocks
-from loadmon.io.recordings import finite_rows, read_plain_recording
+from loadmon.io.recordings import read_plain_recording
 from loadmon.signal import ContactDetector, contacts_frame, detect_contacts
 from loadmon.signal.synthetic import synthesize
-from loadmon.signal.types import Recording
+from loadmon.signal.types import Recording, finite_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exporters"
 G = 9.80665

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from loadmon.io.errors import FileFormatError
-from loadmon.signal.types import Recording
+from loadmon.signal.types import Recording, finite_rows
 
 __all__ = [
     "ACC_COLUMNS",
@@ -429,29 +429,6 @@ def _count(n: int, noun: str) -> str:
 def _short(name: object) -> str:
     text = repr(str(name))
     return text if len(text) <= 24 else text[:21] + "...'"
-
-
-def finite_rows(*arrays: np.ndarray | None) -> np.ndarray:
-    """Return the mask of the rows whose values are finite in every array given.
-
-    Parameters
-    ----------
-    *arrays : numpy.ndarray or None
-        Arrays of the same length, of shape (n,) or (n, k); None is skipped.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean mask of shape (n,). The common case, every value finite, is
-        told by one pass over each array without building a per-row mask.
-    """
-    given = [a for a in arrays if a is not None]
-    if all(np.isfinite(a).all() for a in given):
-        return np.ones(len(given[0]) if given else 0, dtype=bool)
-    ok = np.ones(len(given[0]), dtype=bool)
-    for a in given:
-        ok &= np.isfinite(a).reshape(len(a), -1).all(axis=1)
-    return ok
 
 
 def numeric_column(column: pd.Series, name: str) -> pd.Series:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,7 +49,7 @@ import pandas as pd
 from scipy import signal as sps
 from scipy.ndimage import maximum_filter1d
 
-from loadmon.signal.types import CONTACT_COLUMNS, SINGLE_FOOT, Recording
+from loadmon.signal.types import CONTACT_COLUMNS, SINGLE_FOOT, Recording, finite_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -644,7 +644,7 @@ class ContactDetector:
         """
         idx = starts[:, None] + np.arange(length)
         valid = (idx >= max(self._base, 0)) & (idx < self._n)
-        seg = np.where(valid, arr[np.clip(idx - self._base, 0, max(len(arr) - 1, 0))], fill)
+        seg = np.where(valid, arr.take(idx - self._base, mode="clip"), fill)
         return seg, valid
 
     def _refine(self, idx: np.ndarray) -> np.ndarray:
@@ -774,19 +774,21 @@ class ContactDetector:
         # an open contact whose push-off can no longer come is emitted without contact time
         expiry = stance[1] - self._ref[0]
         cands = self._candidates(final)
-        onsets = self._refine(cands)
-        # what each candidate's onset is, at once; a contact moved by the gyroscope
-        # gets its own impact
-        impacts, clips = self._impacts(onsets)
-        batch = zip(
-            cands.tolist(),
-            self._x[cands - self._base].tolist(),
-            onsets.tolist(),
-            self._initial(onsets).tolist(),
-            impacts.tolist(),
-            clips.tolist(),
-            strict=True,
-        )
+        batch: Iterable[tuple[int, float, int, bool, float, bool]] = ()
+        if len(cands):  # (most small batches of a live stream hold none)
+            # what each candidate's onset is, at once; a contact moved by the gyroscope
+            # gets its own impact
+            onsets = self._refine(cands)
+            impacts, clips = self._impacts(onsets)
+            batch = zip(
+                cands.tolist(),
+                self._x[cands - self._base].tolist(),
+                onsets.tolist(),
+                self._initial(onsets).tolist(),
+                impacts.tolist(),
+                clips.tolist(),
+                strict=True,
+            )
         for i, score, j, initial, impact, clipped in batch:
             if self._open and i > self._open[0][0] + expiry:
                 out.extend(c for _, c in self._open)
@@ -882,7 +884,7 @@ class ContactDetector:
             x = np.vstack([p[1] for p in self._pending])
             self._pending.clear()
             self._pending_n = 0
-            ok = np.isfinite(t) & np.isfinite(x).all(axis=1)
+            ok = finite_rows(t, x)
             # keep only strictly increasing timestamps (after the last one seen)
             last = self._resample.last_t
             if len(t):

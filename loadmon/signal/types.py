@@ -1,4 +1,7 @@
-"""Value types of the signal pipeline: `Recording` in, contacts and `GaitSummary` out."""
+"""Value types of the signal pipeline: `Recording` in, contacts and `GaitSummary` out.
+
+And `finite_rows`, the row check of samples shared by the detector and the readers.
+"""
 
 from __future__ import annotations
 
@@ -111,3 +114,26 @@ class GaitSummary:
     contact_ms_iqr: float | None
     step_time_cv: float | None
     clipped: int
+
+
+def finite_rows(*arrays: np.ndarray | None) -> np.ndarray:
+    """Return the mask of the rows whose values are finite in every array given.
+
+    Parameters
+    ----------
+    *arrays : numpy.ndarray or None
+        Arrays of the same length, of shape (n,) or (n, k); None is skipped.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of shape (n,). The common case, every value finite, is
+        told by one pass over each array without building a per-row mask.
+    """
+    given = [a for a in arrays if a is not None]
+    if all(np.isfinite(a).all() for a in given):
+        return np.ones(len(given[0]) if given else 0, dtype=bool)
+    ok = np.ones(len(given[0]), dtype=bool)
+    for a in given:
+        ok &= np.isfinite(a).reshape(len(a), -1).all(axis=1)
+    return ok

@@ -17,6 +17,7 @@ from loadmon.io.exporters.core import (
     Chunk,
     ExportInfo,
     Plan,
+    RawChunk,
     candidates,
     named,
     prefetched,
@@ -194,6 +195,7 @@ class ChunkStream:
         self._plan = plan
         self._chunk_rows = chunk_rows
         self._meter = ByteMeter()
+        self._fraction = 0.0
         self.notes = notes
         self.notes.extend(plan.notes)
 
@@ -214,16 +216,26 @@ class ChunkStream:
 
     @property
     def fraction(self) -> float:
-        """Share of the main table read so far, 0-1 (by bytes of the file or zip member)."""
-        return self._meter.fraction
+        """Share of the main table read up to the last chunk yielded, 0-1.
+
+        Counted in bytes of the file or zip member, when that chunk was read
+        (the reader thread may be ahead).
+        """
+        return self._fraction
 
     def __iter__(self) -> Iterator[Chunk]:
         """Yield the chunks; see `Format.iter_chunks`."""
         sink = self.notes
         last = -np.inf
         n_rows = n_bad = dropped = 0
+
+        def read() -> Iterator[tuple[RawChunk, float]]:
+            for raw in raw_chunks(self._plan, self._chunk_rows, sink, self._meter):
+                yield raw, self._meter.fraction
+
         with named(self._plan.source.label):
-            for raw in prefetched(raw_chunks(self._plan, self._chunk_rows, sink, self._meter)):
+            for raw, fraction in prefetched(read()):
+                self._fraction = fraction
                 n_rows += raw.n_rows
                 n_bad += raw.n_bad
                 t = raw.t_s
@@ -238,7 +250,7 @@ class ChunkStream:
                     gyro = raw.gyro_dps[keep] if raw.gyro_dps is not None else None
                     yield Chunk(t[keep], raw.acc_g[keep], gyro)
             report_nonfinite(n_bad, n_rows, sink)
-        self._meter.finish()
+        self._fraction = 1.0
         if dropped:
             sink.append(
                 f"dropped {dropped} samples whose time is not after every earlier one "

@@ -43,10 +43,10 @@ from loadmon.io.recordings import (
     GZIP_MAGIC,
     SNIFF_BYTES,
     check_text_head,
-    finite_rows,
     numeric_column,
     one_line,
 )
+from loadmon.signal.types import finite_rows
 
 #: Standard gravity, m/s^2 per g.
 G_M_S2 = 9.80665
@@ -169,21 +169,14 @@ class ByteMeter:
     def __init__(self) -> None:
         self._fh: IO[bytes] | None = None
         self._total = 0
-        self._done = False
 
     def attach(self, fh: IO[bytes], total: int) -> None:
         """Measure `fh`, whose full length is `total` bytes."""
-        self._fh, self._total, self._done = fh, max(int(total), 0), False
-
-    def finish(self) -> None:
-        """Mark the source as read to its end."""
-        self._done = True
+        self._fh, self._total = fh, max(int(total), 0)
 
     @property
     def fraction(self) -> float:
         """Share of the source read so far, 0-1 (0 before it is opened)."""
-        if self._done:
-            return 1.0
         if self._fh is None or self._total <= 0:
             return 0.0
         try:
