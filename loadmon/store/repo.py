@@ -12,10 +12,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, String, func, select, type_coerce
+from pandas.api.extensions import ExtensionArray
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Engine,
+    Float,
+    String,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
@@ -623,16 +635,17 @@ class Store:
         unknown = sorted(set(fields) - set(SESSION_COLUMNS))
         if unknown:
             raise ValueError(f"unknown session columns: {', '.join(unknown)}")
+        selected = [getattr(TrainingSession, c) for c in fields]
+        # The athlete and the shoe as their ids, named after the query: a name per row would
+        # be a Python string per row, and the sqlite3 driver's cost is per value read.
         stmt = (
-            select(Athlete.name.label("athlete"), Athlete.tz, Shoe.name.label("shoe"),
-                   *[_raw(getattr(TrainingSession, c)) for c in fields])
+            select(Athlete.id, Shoe.id, *[_raw(c) for c in selected])
             .join(Athlete, Athlete.id == TrainingSession.athlete_id)
             .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
             .order_by(Athlete.name, TrainingSession.start_utc, TrainingSession.id)
         )
         if athletes is not None:
             stmt = stmt.where(Athlete.name.in_(list(athletes)))
-        cols = ["athlete", "tz", "shoe", *fields]
         try:
             with self.engine.connect() as conn:
                 result = conn.execute(stmt)
@@ -641,20 +654,30 @@ class Store:
                 # more than reading them.
                 rows = result.cursor.fetchall()
                 result.close()
+                # Read after the sessions: athletes and shoes are only ever added (never
+                # renamed or removed), so these hold every id the sessions name.
+                who = conn.execute(select(Athlete.id, Athlete.name, Athlete.tz)).all()
+                shoes = conn.execute(select(Shoe.id, Shoe.name)).all()
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
         except Exception as exc:  # the DBAPI's own errors, raised outside SQLAlchemy
             if not isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
                 raise
             raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
-        frame = pd.DataFrame.from_records(rows, columns=cols)
-        # timestamps arrive as naive UTC text (SQLite) or aware datetimes (PostgreSQL):
-        # one vectorised conversion instead of one Python object per row
-        frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True, format="ISO8601")
-        for c in ("time_known", "distance_estimated"):
-            if c in frame:
-                frame[c] = frame[c].astype(bool)
-        return frame
+
+        def values(j: int) -> np.ndarray:
+            """Return the rows' `j`-th values as an object array (then typed at once)."""
+            return np.fromiter(map(itemgetter(j), rows), dtype=object, count=len(rows))
+
+        athlete = _positions([r[0] for r in who], values(0))
+        frame = {
+            "athlete": _named(athlete, [r[1] for r in who]),
+            "tz": _named(athlete, [r[2] for r in who]),
+            "shoe": _named(_positions([r[0] for r in shoes], values(1)), [r[1] for r in shoes]),
+        }
+        for j, column in enumerate(selected, start=2):
+            frame[column.key] = _typed(values(j), column)
+        return pd.DataFrame(frame)
 
     # --- pain -----------------------------------------------------------------------------
 
@@ -819,6 +842,45 @@ def _raw(column: ColumnElement[object]) -> ColumnElement[object]:
     if isinstance(column.type, UTCDateTime):
         return type_coerce(column, String).label(column.key)
     return column
+
+
+def _positions(ids: Sequence[int], column: np.ndarray) -> np.ndarray:
+    """Return the position in `ids` of each id of `column` (-1 for NULL)."""
+    present = np.not_equal(column, None)
+    at = np.full(len(column), -1, dtype=np.intp)
+    at[present] = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(
+        column[present].astype(np.int64))
+    return at
+
+
+def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArray:
+    """Return ``names[at]`` (-1: missing), typed as the DataFrame constructor types text.
+
+    Typing the names that occur, and a missing one, then taking them gives the column
+    that typing one name per row would (the missing name keeps a missing value's
+    type: None, or NaN in a string column), for the cost of a few names.
+    """
+    occurs = np.bincount(at + 1, minlength=len(names) + 1) > 0
+    occurs[0] = True
+    typed = pd.Series(np.array([None, *names], dtype=object)[occurs]).array
+    return typed.take((np.cumsum(occurs) - 1)[at + 1])
+
+
+def _typed(values: np.ndarray, column: ColumnElement[object]) -> np.ndarray | ExtensionArray:
+    """Return a session column's driver values typed as the DataFrame constructor types them.
+
+    Timestamps, booleans, floats (None throughout when nothing is stored) and text.
+    """
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        # naive UTC text (SQLite) or aware datetimes (PostgreSQL): one vectorised conversion
+        return pd.to_datetime(values, utc=True, format="ISO8601").array
+    if isinstance(kind, Boolean):
+        return values.astype(bool)
+    if isinstance(kind, Float):
+        return values if np.equal(values, None).all() else values.astype(np.float64)
+    at, names = pd.factorize(values)
+    return _named(at, list(names))
 
 
 def _check_not_future(s: Session, now: datetime, zone: ZoneInfo) -> None:
