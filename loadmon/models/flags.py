@@ -63,6 +63,7 @@ from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice, repeat
 from typing import Any
 
 import numpy as np
@@ -73,9 +74,13 @@ from loadmon.models.log import (
     PAIN_COLUMNS,
     SHOE_COLUMNS,
     PreparedLog,
+    day_grid,
     empty_pain,
     empty_shoes,
+    end_of,
+    per_row,
     prepare_log,
+    weekday,
 )
 from loadmon.models.rules import SEVERITIES, Rule, RuleSet
 from loadmon.types import PainEntry
@@ -341,14 +346,16 @@ def flags_of(log: PreparedLog, rules: RuleSet,
         *_shoe_rotation(runs, until, rules["shoe_rotation"]),
         *_shoe_wear(runs, log.shoes, until, rules["shoe_wear"]),
         *_surface_mix(runs, until, rules["surface_mix"]),
-        *_surface_spike(runs, until, rules["surface_spike"], spiked),
+        *_surface_spike(runs, rules["surface_spike"], spiked),
         *_cadence(runs, pain, rules["cadence"]),
         *_strength(sess, until, rules["strength"]),
         *_pain(pain, rules["pain"]),
         *_pain_referral(pain, rules["pain_referral"]),
     ]
-    flags.sort(key=newest_first, reverse=True)
-    return flags
+    # `newest_first`, in reverse and stable (equals keep their order), as arrays
+    date = np.fromiter((f.date.toordinal() for f in flags), dtype=np.int64, count=len(flags))
+    rank = np.fromiter((_RANK[f.severity] for f in flags), dtype=np.int64, count=len(flags))
+    return [flags[i] for i in np.lexsort((-rank, -date)).tolist()]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -365,18 +372,10 @@ def _daily_runs(runs: pd.DataFrame, until: pd.Series, pad_days: int) -> pd.DataF
     cols = ["athlete", "day", "max_km", "sum_km", "history_days"]
     if runs.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
-    per_day = runs.groupby(["athlete", "day"])["km"].agg(max_km="max", sum_km="sum")
-    first = runs.groupby("athlete")["day"].min()
-    last = until.reindex(first.index).fillna(runs.groupby("athlete")["day"].max())
-    start = first - pd.Timedelta(days=pad_days)
-    span = (((last - start) // _DAY).astype("int64") + 1).to_numpy()
-    athlete = np.repeat(first.index.to_numpy(), span)
-    offset = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
-    day = np.repeat(start.to_numpy(), span) + offset.astype("timedelta64[D]")
-    index = pd.MultiIndex.from_arrays([athlete, day], names=["athlete", "day"])
-    grid = per_day.reindex(index, fill_value=0.0).reset_index()
-    grid["history_days"] = offset - pad_days
-    return grid
+    grid, row = day_grid(runs["athlete"], runs["day"], until, pad_days)
+    totals = per_row(row, len(grid), max_km=(runs["km"], "max"), sum_km=(runs["km"], "sum"))
+    grid["max_km"], grid["sum_km"] = totals["max_km"], totals["sum_km"]
+    return grid[cols]
 
 
 def _rolling(grid: pd.DataFrame, column: str, days: int, how: str, shift: int) -> pd.Series:
@@ -398,17 +397,41 @@ def _tier(change: pd.Series, rule: Rule) -> pd.Series:
                      index=change.index)
 
 
-def _flag(rule: Rule, athlete: str, day: Any, severity: str, value: float | None,
-          threshold: float | None, unit: str, message_key: str = "message",
-          **fields: Any) -> Flag:
-    return Flag(
-        athlete=str(athlete), rule=rule.id, severity=severity,
-        date=day.date() if isinstance(day, pd.Timestamp) else pd.Timestamp(day).date(),
-        value=None if value is None else float(value),
-        threshold=None if threshold is None else float(threshold),
-        template=rule[message_key], fields=fields, defaults=rule.values,
-        evidence=rule.evidence_text(), unit=unit,
-    )
+#: What `_flags` takes as one value per flag (anything else is every flag's value).
+_COLUMN = (pd.Series, pd.Index, np.ndarray, list)
+
+
+def _flags(rule: Rule, athlete: Any, day: Any, severity: Any, value: Any, threshold: Any,
+           unit: str, message_key: str = "message", **fields: Any) -> list[Flag]:
+    """Return flags of `rule`, one per row of the columns given (a scalar: every flag's).
+
+    `athlete` and `day` are columns (a day a naive timestamp); `severity`,
+    `value`, `threshold` and each of `fields` a column or a scalar (a value or
+    threshold of None stays None, also in a list). Each column becomes Python
+    values at once (floats, ints, strings, dates), and the flags are built in
+    one pass: a log of years raises tens of thousands of flags.
+    """
+    dates = pd.to_datetime(day)
+    n = len(dates)
+
+    def column(x: Any, convert: Any = None) -> list[Any]:
+        if not isinstance(x, _COLUMN):
+            return [x if convert is None or x is None else convert(x)] * n
+        if convert is float and not isinstance(x, list):
+            return np.asarray(x, dtype=np.float64).tolist()
+        out = x if isinstance(x, list) else x.tolist()
+        return out if convert is None else [None if v is None else convert(v) for v in out]
+
+    names = column(athlete, str)
+    days = np.asarray(dates, dtype="datetime64[D]").tolist()
+    rows = zip(*[column(x) for x in fields.values()], strict=True) if fields else repeat(())
+    values = list(map(dict, map(zip, repeat(list(fields)), islice(rows, n))))
+    template, defaults, evidence = rule[message_key], rule.values, rule.evidence_text()
+    return [
+        Flag(a, rule.id, sev, d, v, t, template, f, defaults, evidence, unit)
+        for a, d, sev, v, t, f in zip(names, days, column(severity), column(value, float),
+                                      column(threshold, float), values, strict=True)
+    ]
 
 
 def _in_window(frame: pd.DataFrame, days: int) -> pd.Series:
@@ -422,24 +445,46 @@ def _in_window(frame: pd.DataFrame, days: int) -> pd.Series:
 
 def _data_check(excluded: pd.DataFrame, rule: Rule) -> list[Flag]:
     """Flag the sessions `loadmon.models.log.prepare_log` left out, and why (info)."""
-    flags: list[Flag] = []
-    for r in excluded.itertuples():
-        when = r.day.date().isoformat()
-        if r.reason == "distance":
-            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.km, r.limit, "km",
-                               distance_km=r.km, date=when))
-        elif r.reason == "speed":
-            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.value, r.limit, "m/s",
-                               "message_speed", distance_km=r.km, date=when,
-                               speed_m_s=r.value))
+    if excluded.empty:
+        return []
+    when = _iso(excluded["day"])
+    flags: list[Flag | None] = [None] * len(excluded)
+    for reason in ("distance", "speed", "overlap"):
+        at = np.flatnonzero((excluded["reason"] == reason).to_numpy())
+        r = excluded.iloc[at]
+        if reason == "distance":
+            found = _flags(rule, r["athlete"], r["day"], rule.severity, r["km"], r["limit"],
+                           "km", distance_km=r["km"], date=when.iloc[at])
+        elif reason == "speed":
+            found = _flags(rule, r["athlete"], r["day"], rule.severity, r["value"], r["limit"],
+                           "m/s", "message_speed", distance_km=r["km"], date=when.iloc[at],
+                           speed_m_s=r["value"])
         else:
-            def local(t: pd.Timestamp, tz: str = r.tz) -> str:
-                return t.tz_convert(tz).strftime("%Y-%m-%d %H:%M")
-            flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.value / 60.0,
-                               r.limit / 60.0, "min", "message_overlap", kind=r.kind,
-                               time=local(r.start_utc), other_time=local(r.other_utc),
-                               overlap_min=r.value / 60.0))
-    return flags
+            minutes = r["value"] / 60.0
+            found = _flags(rule, r["athlete"], r["day"], rule.severity, minutes,
+                           r["limit"] / 60.0, "min", "message_overlap", kind=r["kind"],
+                           time=_local_time(r["start_utc"], r["tz"]),
+                           other_time=_local_time(r["other_utc"], r["tz"]),
+                           overlap_min=minutes)
+        for i, flag in zip(at, found, strict=True):
+            flags[i] = flag
+    return [f for f in flags if f is not None]
+
+
+def _iso(day: pd.Series) -> pd.Series:
+    """Return each (naive) day as an ISO date, ``2026-02-09``."""
+    return pd.Series(np.asarray(day, dtype="datetime64[D]").astype(str).astype(object),
+                     index=day.index)
+
+
+def _local_time(utc: pd.Series, tz: pd.Series) -> pd.Series:
+    """Return each UTC time as ``YYYY-MM-DD HH:MM`` in its time zone `tz`."""
+    out = pd.Series("", index=utc.index, dtype=object)
+    aware = pd.to_datetime(utc, utc=True)
+    for zone, idx in tz.groupby(tz.astype(object), sort=False).indices.items():
+        out.iloc[idx] = aware.iloc[idx].dt.tz_convert(str(zone)).dt.strftime(
+            "%Y-%m-%d %H:%M").astype(object).to_numpy()
+    return out
 
 
 def spike_table(log: PreparedLog, rules: RuleSet) -> pd.DataFrame:
@@ -462,9 +507,9 @@ def spike_table(log: PreparedLog, rules: RuleSet) -> pd.DataFrame:
     """
     days = _run_days(log, rules)
     ceiling = _rolling(days, "max_km", rules["spike"]["window_days"], "max", shift=1)
-    checked, change, tier = _spike_change(days, ceiling, rules["spike"])
+    checked, change = _spike_change(days, ceiling, rules["spike"])
     out = days.assign(ceiling_km=ceiling, change_pct=change.where(checked),
-                      tier=tier.where(checked, ""))
+                      tier=_tier(change, rules["spike"]).where(checked, ""))
     return out.loc[out["max_km"] > 0, ["athlete", "day", "max_km", "ceiling_km", "change_pct",
                                        "tier"]].reset_index(drop=True)
 
@@ -476,12 +521,12 @@ def _run_days(log: PreparedLog, rules: RuleSet) -> pd.DataFrame:
 
 
 def _spike_change(days: pd.DataFrame, ceiling: pd.Series,
-                  rule: Rule) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Which days are checked, their change in % over the ceiling, and its tier."""
+                  rule: Rule) -> tuple[pd.Series, pd.Series]:
+    """Which days are checked, and their change in % over the ceiling."""
     checked = (days["max_km"] > 0) & (days["history_days"] >= rule["min_history_days"]) & (
         ceiling > 0)
     change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
-    return checked, change, _tier(change, rule)
+    return checked, change
 
 
 def _spike(days: pd.DataFrame, rule: Rule) -> list[Flag]:
@@ -493,34 +538,38 @@ def _spike(days: pd.DataFrame, rule: Rule) -> list[Flag]:
     ceiling_break = _rolling(days, "max_km", break_window, "max", shift=1)
     ran = days["max_km"] > 0
     young = days["history_days"] < rule["min_history_days"]
-    flags: list[Flag] = []
 
     first = days[ran & young].groupby("athlete", sort=False)["day"].min()
-    for athlete, day in first.items():
-        checks_from = day + pd.Timedelta(days=rule["min_history_days"])
-        flags.append(_flag(rule, athlete, day, "info", None, float(rule["min_history_days"]),
-                           "days", "message_new_log", first_run=day.date().isoformat(),
-                           checks_from=checks_from.date().isoformat()))
+    flags = _flags(rule, first.index, first, "info", None, float(rule["min_history_days"]),
+                   "days", "message_new_log", first_run=_iso(first),
+                   checks_from=_iso(first + pd.Timedelta(days=rule["min_history_days"])))
 
     on_break = days[ran & ~young & (ceiling == 0)]
-    for i, r in on_break.iterrows():
-        before = float(ceiling_break.loc[i])
-        if before > 0:
-            change = (r.max_km / before - 1.0) * 100.0
-            text = rule["message_break_compared"].format(
-                break_window_days=break_window, ceiling_km=before, change_pct=change)
-        else:
-            text = rule["message_break_none"].format(break_window_days=break_window)
-        flags.append(_flag(rule, r.athlete, r.day, "info", r.max_km, before or None, "km",
-                           "message_break", distance_km=r.max_km, break_text=text))
+    before = ceiling_break[on_break.index]
+    change = (on_break["max_km"] / before.where(before > 0) - 1.0) * 100.0
+    texts = [
+        rule["message_break_compared"].format(break_window_days=break_window, ceiling_km=b,
+                                              change_pct=c) if b > 0
+        else rule["message_break_none"].format(break_window_days=break_window)
+        for b, c in zip(before.tolist(), change.tolist(), strict=True)
+    ]
+    flags += _flags(rule, on_break["athlete"], on_break["day"], "info", on_break["max_km"],
+                    [b or None for b in before.tolist()], "km", "message_break",
+                    distance_km=on_break["max_km"], break_text=texts)
 
-    checked, change, tier = _spike_change(days, ceiling, rule)
-    hit = days.assign(change=change, ceiling=ceiling, tier=tier)[checked & (tier != "")]
-    for r in hit.itertuples():
-        flags.append(_flag(rule, r.athlete, r.day, r.tier, r.change,
-                           rule[f"{r.tier}_pct"], "%", distance_km=r.max_km,
-                           ceiling_km=r.ceiling, change_pct=r.change))
-    return flags
+    checked, change = _spike_change(days, ceiling, rule)
+    # above the caution tier: in a tier (the tiers' limits rise)
+    hit = days.assign(change=change, ceiling=ceiling)[
+        checked & (change > rule["caution_pct"] + EPS)]
+    tier = _tier(hit["change"], rule)
+    return flags + _flags(rule, hit["athlete"], hit["day"], tier, hit["change"],
+                          _tier_pct(tier, rule), "%", distance_km=hit["max_km"],
+                          ceiling_km=hit["ceiling"], change_pct=hit["change"])
+
+
+def _tier_pct(tier: pd.Series, rule: Rule) -> pd.Series:
+    """Return the threshold of each tier (``caution`` to ``caution_pct``)."""
+    return tier.map({t: rule[f"{t}_pct"] for t in ("caution", "high", "very_high")})
 
 
 def _weekly_ramp(days: pd.DataFrame, rule: Rule) -> list[Flag]:
@@ -544,11 +593,9 @@ def _weekly_ramp(days: pd.DataFrame, rule: Rule) -> list[Flag]:
     frame["episode"] = (~frame["above"]).groupby(frame["athlete"], sort=False).cumsum()
     hits = frame[frame["above"]]
     peaks = hits.loc[hits.groupby(["athlete", "episode"], sort=False)["change"].idxmax()]
-    return [
-        _flag(rule, r.athlete, r.day, rule.severity, r.change, rule["caution_pct"], "%",
-              current_km=r.current, prior_km=r.prior, change_pct=r.change)
-        for r in peaks.itertuples()
-    ]
+    return _flags(rule, peaks["athlete"], peaks["day"], rule.severity, peaks["change"],
+                  rule["caution_pct"], "%", current_km=peaks["current"], prior_km=peaks["prior"],
+                  change_pct=peaks["change"])
 
 
 def _at_end(load: pd.DataFrame) -> pd.DataFrame:
@@ -565,15 +612,14 @@ def _acwr(load: pd.DataFrame, rule: Rule) -> list[Flag]:
              (ratio < rule["low_band"] - EPS, "low_band", "below")]
     band = pd.Series(np.select([c for c, _, _ in bands], [b for _, b, _ in bands], default=""),
                      index=now.index)
-    flags: list[Flag] = []
-    for r, key in zip(now[band != ""].itertuples(), band[band != ""], strict=True):
-        word = "above" if key != "low_band" else "below"
-        uncoupled = ("n/a" if pd.isna(r.acwr_uncoupled)
-                     else f"{r.acwr_uncoupled:.2f}")
-        flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.acwr_ewma, rule[key], "ratio",
-                           ratio_ewma=r.acwr_ewma, uncoupled_text=uncoupled,
-                           band_text=f"{word} {rule[key]:g}"))
-    return flags
+    out, key = now[band != ""], band[band != ""].tolist()
+    limit = [rule[k] for k in key]
+    return _flags(rule, out["athlete"], out["day"], rule.severity, out["acwr_ewma"], limit,
+                  "ratio", ratio_ewma=out["acwr_ewma"],
+                  uncoupled_text=["n/a" if pd.isna(u) else f"{u:.2f}"
+                                  for u in out["acwr_uncoupled"].tolist()],
+                  band_text=[f"{'above' if k != 'low_band' else 'below'} {x:g}"
+                             for k, x in zip(key, limit, strict=True)])
 
 
 def fitness_text(fitness_au: float, fatigue_au: float, form_au: float, rule: Rule) -> str:
@@ -597,19 +643,17 @@ def fitness_text(fitness_au: float, fatigue_au: float, form_au: float, rule: Rul
 
 def _monotony(load: pd.DataFrame, rule: Rule) -> list[Flag]:
     """Weekly monotony above the caution limit: one flag per episode of weeks, on its highest."""
-    weeks = load[(load["day"].dt.day_of_week == 6) & load["monotony"].notna()]
+    weeks = load[(weekday(load["day"]) == 6) & load["monotony"].notna()]
     above = weeks["monotony"] > rule["caution"] + EPS
     if not above.any():
         return []
     episode = (~above).groupby(weeks["athlete"], sort=False).cumsum()
     hits = weeks.assign(episode=episode)[above]
     peaks = hits.loc[hits.groupby(["athlete", "episode"], sort=False)["monotony"].idxmax()]
-    flags: list[Flag] = []
-    for r in peaks.itertuples():
-        tier = "high" if r.monotony > rule["high"] + EPS else "caution"
-        flags.append(_flag(rule, r.athlete, r.day, tier, r.monotony, rule[tier], "",
-                           monotony=r.monotony, limit=rule[tier]))
-    return flags
+    high = (peaks["monotony"] > rule["high"] + EPS).to_numpy()
+    limit = np.where(high, rule["high"], rule["caution"])
+    return _flags(rule, peaks["athlete"], peaks["day"], np.where(high, "high", "caution"),
+                  peaks["monotony"], limit, "", monotony=peaks["monotony"], limit=limit)
 
 
 def _shoe_rotation(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
@@ -624,11 +668,9 @@ def _shoe_rotation(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Fla
     share = counts.groupby(level="athlete").max() / total * 100.0
     per_week = total * 7.0 / w
     hit = (share > rule["share_pct"] + EPS) & (per_week >= rule["min_runs_per_week"] - EPS)
-    return [
-        _flag(rule, a, until[a], rule.severity, share[a], rule["share_pct"], "%",
-              share_pct=share[a], runs=int(total[a]), shoe=main[a])
-        for a in hit[hit].index
-    ]
+    a = hit.index[hit.to_numpy()]
+    return _flags(rule, a, until.reindex(a), rule.severity, share[a], rule["share_pct"], "%",
+                  share_pct=share[a], runs=total[a].astype("int64"), shoe=main[a])
 
 
 def _shoe_wear(runs: pd.DataFrame, shoes: pd.DataFrame, until: pd.Series,
@@ -636,7 +678,11 @@ def _shoe_wear(runs: pd.DataFrame, shoes: pd.DataFrame, until: pd.Series,
     """Km on each active shoe against its limit (caution) and the high limit."""
     worn = runs[runs["shoe"].notna()]
     known = shoes.loc[:, list(SHOE_COLUMNS)].rename(columns={"name": "shoe"})
-    named = worn[["athlete", "shoe"]].drop_duplicates()
+    # each run's pair of athlete and shoe, numbered in the order of their first runs
+    athlete, _ = pd.factorize(worn["athlete"])
+    shoe, shoe_names = pd.factorize(worn["shoe"])
+    pair, _ = pd.factorize(athlete * len(shoe_names) + shoe)
+    named = worn[["athlete", "shoe"]].iloc[np.unique(pair, return_index=True)[1]]
     pairs = named.merge(known, on=["athlete", "shoe"], how="outer")
     if pairs.empty:
         return []
@@ -644,27 +690,37 @@ def _shoe_wear(runs: pd.DataFrame, shoes: pd.DataFrame, until: pd.Series,
     pairs["limit_km"] = pd.to_numeric(pairs["retire_km"]).fillna(rule["default_limit_km"])
     pairs["high_km"] = np.maximum(pairs["limit_km"], rule["high_km"])
     pairs = pairs[~pairs["retired"].astype("boolean").fillna(False).astype(bool)]
-    logged = worn.merge(pairs[["athlete", "shoe", "start_km"]], on=["athlete", "shoe"])
-    logged["total_km"] = logged["start_km"] + logged.groupby(["athlete", "shoe"])["km"].cumsum()
-    total = logged.groupby(["athlete", "shoe"])["total_km"].max()
     pairs = pairs.set_index(["athlete", "shoe"])
-    pairs["total_km"] = total.reindex(pairs.index).fillna(pairs["start_km"])
+    # each run's row of `pairs` (-1: a retired shoe) and the shoe's km after it
+    of_named = pairs.index.get_indexer(list(zip(named["athlete"].astype(object),
+                                                named["shoe"].astype(object), strict=True)))
+    row = of_named[pair]
+    counted = row >= 0
+    row = row[counted]
+    total_km = (pairs["start_km"].to_numpy()[row] + pd.Series(worn["km"].to_numpy()).groupby(
+        pair).cumsum().to_numpy()[counted])
+    day = worn["day"].to_numpy()[counted]
+    total = pd.Series(total_km).groupby(row).max()
+    pairs["total_km"] = pd.Series(total.to_numpy(), index=pairs.index[total.index]).reindex(
+        pairs.index).fillna(pairs["start_km"])
     flags: list[Flag] = []
     for severity, limit in (("high", "high_km"), ("caution", "limit_km")):
-        past = pairs[pairs["total_km"] >= pairs[limit] - EPS]
-        pairs = pairs.drop(past.index)
+        is_past = (pairs["total_km"] >= pairs[limit] - EPS).to_numpy()
+        past = pairs[is_past]
+        pairs.loc[is_past, "total_km"] = np.nan  # flagged once, at the highest limit passed
         if past.empty:
             continue
-        rows = logged.merge(past[[limit]].reset_index(), on=["athlete", "shoe"])
-        crossed = rows[rows["total_km"] >= rows[limit] - EPS].groupby(["athlete", "shoe"])["day"]
-        since = crossed.min().reindex(past.index)
-        for (athlete, shoe), r in past.iterrows():
-            day = since[(athlete, shoe)]
-            day = until.get(athlete) if pd.isna(day) else day
-            if pd.isna(day):
-                continue  # a shoe of an athlete with nothing logged: no date to flag
-            flags.append(_flag(rule, athlete, day, severity, r.total_km, r[limit], "km",
-                               shoe=shoe, distance_km=r.total_km, limit_km=r[limit]))
+        over = is_past[row] & (total_km >= pairs[limit].to_numpy()[row] - EPS)
+        crossed = pd.Series(day[over]).groupby(row[over]).min()
+        athlete_of = past.index.get_level_values("athlete")
+        since = pd.Series(crossed.to_numpy(), index=pairs.index[crossed.index]).reindex(
+            past.index).fillna(pd.Series(until.reindex(athlete_of).to_numpy(), index=past.index))
+        # a shoe of an athlete with nothing logged has no date to flag
+        past, since = past[since.notna()], since[since.notna()]
+        flags += _flags(rule, past.index.get_level_values("athlete"), since, severity,
+                        past["total_km"], past[limit], "km",
+                        shoe=past.index.get_level_values("shoe"), distance_km=past["total_km"],
+                        limit_km=past[limit])
     return flags
 
 
@@ -679,54 +735,74 @@ def _surface_mix(runs: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]
     top = km.groupby(level="athlete").idxmax().str[1]
     share = km.groupby(level="athlete").max() / km.groupby(level="athlete").sum() * 100.0
     hit = share > rule["share_pct"] + EPS
-    return [
-        _flag(rule, a, until[a], rule.severity, share[a], rule["share_pct"], "%",
-              share_pct=share[a], surface=top[a])
-        for a in hit[hit].index
-    ]
+    a = hit.index[hit.to_numpy()]
+    return _flags(rule, a, until.reindex(a), rule.severity, share[a], rule["share_pct"], "%",
+                  share_pct=share[a], surface=top[a])
 
 
-def _surface_spike(runs: pd.DataFrame, until: pd.Series, rule: Rule,
+def _surface_spike(runs: pd.DataFrame, rule: Rule,
                    spiked: set[tuple[str, date]]) -> list[Flag]:
     """Each day's longest run on a surface against the longest on it in the prior 30 days.
 
-    The single-run spike per (athlete, surface): the same grid of days, keyed by an
-    integer per athlete and surface, so the same rolling windows serve. Days in
-    `spiked` (athlete, date: the single-run spike flagged them, and it leads) are
-    skipped.
+    The single-run spike per (athlete, surface), on the days with a run on the
+    surface: the ceiling is the longest of those in the prior ``window_days``
+    calendar days (0 when none). Days in `spiked` (athlete, date: the
+    single-run spike flagged them, and it leads) are skipped.
     """
     on = runs[runs["surface"].notna()]
     if on.empty:
         return []
     window = rule["window_days"]
-    a_code, a_names = pd.factorize(on["athlete"].astype(object), sort=True)
-    s_code, s_names = pd.factorize(on["surface"].astype(object), sort=True)
-    key = a_code * len(s_names) + s_code
-    keys = np.unique(key)
-    key_athlete = a_names.to_numpy()[keys // len(s_names)]
-    key_until = pd.Series(until.reindex(key_athlete).to_numpy(), index=keys)
-    days = _daily_runs(on.assign(athlete=key), key_until, pad_days=window)
-    ceiling = _rolling(days, "max_km", window, "max", shift=1)
+    # each day's longest run per athlete and surface, in athlete, surface and day order
+    athlete, athletes = pd.factorize(on["athlete"], sort=True)
+    surface, surfaces = pd.factorize(on["surface"], sort=True)
+    day_no = on["day"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    first_day, n_days = day_no.min(), day_no.max() - day_no.min() + 1
+    longest = pd.Series(on["km"].to_numpy()).groupby(
+        (athlete * len(surfaces) + surface) * n_days + day_no - first_day).max()
+    pair, day_no = np.divmod(longest.index.to_numpy(), n_days)
+    days = pd.DataFrame({
+        "athlete": pd.Categorical.from_codes(pair // len(surfaces),
+                                             categories=pd.Index(np.asarray(athletes))),
+        "surface": pd.Categorical.from_codes(pair % len(surfaces),
+                                             categories=pd.Index(np.asarray(surfaces))),
+        "day": (day_no + first_day).astype("datetime64[D]").astype("datetime64[ns]"),
+        "km": longest.to_numpy(),
+    })
+    ceiling = pd.Series(_prior_max(pair, day_no, days["km"].to_numpy(), window))
     first_run = runs.groupby("athlete", observed=True)["day"].min()
-    first_of_key = pd.Series(first_run.reindex(key_athlete).to_numpy(), index=keys)
-    history = (days["day"] - first_of_key.reindex(days["athlete"]).to_numpy()) // _DAY
-    checked = (days["max_km"] > 0) & (ceiling > 0) & (history >= rule["min_history_days"])
-    change = (days["max_km"] / ceiling.where(checked) - 1.0) * 100.0
-    hit = checked & (change > rule["caution_pct"] + EPS)
-    if not hit.any():
-        return []
-    rows = days.assign(change=change, ceiling=ceiling)[hit]
-    k = rows["athlete"].to_numpy(dtype=np.int64)
-    names = a_names.to_numpy()[k // len(s_names)]
-    surfaces = s_names.to_numpy()[k % len(s_names)]
-    fresh = ~pd.MultiIndex.from_arrays([names, rows["day"].dt.date]).isin(list(spiked))
-    rows, names, surfaces = rows[fresh], names[fresh], surfaces[fresh]
-    tier = _tier(rows["change"], rule)
-    return [
-        _flag(rule, name, r.day, rule.severity, r.change, rule[f"{t}_pct"], "%",
-              distance_km=r.max_km, surface=surface, ceiling_km=r.ceiling, change_pct=r.change)
-        for r, t, name, surface in zip(rows.itertuples(), tier, names, surfaces, strict=True)
-    ]
+    history = (days["day"] - end_of(days["athlete"], first_run)) // _DAY
+    checked = (days["km"] > 0) & (ceiling > 0) & (history >= rule["min_history_days"])
+    change = (days["km"] / ceiling.where(checked) - 1.0) * 100.0
+    rows = days.assign(change=change, ceiling=ceiling)[
+        checked & (change > rule["caution_pct"] + EPS)]
+    day = rows["day"].to_numpy(dtype="datetime64[D]").tolist()
+    rows = rows[np.array([(a, d) not in spiked
+                          for a, d in zip(rows["athlete"].tolist(), day, strict=True)], dtype=bool)]
+    return _flags(rule, rows["athlete"], rows["day"], rule.severity, rows["change"],
+                  _tier_pct(_tier(rows["change"], rule), rule), "%", distance_km=rows["km"],
+                  surface=rows["surface"], ceiling_km=rows["ceiling"], change_pct=rows["change"])
+
+
+def _prior_max(key: np.ndarray, day: np.ndarray, km: np.ndarray, days: int) -> np.ndarray:
+    """Return the largest `km` of each row's key in the `days` days before its day (0: none).
+
+    The rows are in key and day (a day number, 0 or more) order, one per key and
+    day. The maxima of runs of 1, 2, 4, ... rows (a sparse table) answer each
+    window with two lookups.
+    """
+    # keys far enough apart that no window reaches back into the previous key's days
+    at = key * (day.max(initial=0) + days + 1) + day
+    end = np.arange(len(at))  # each window: the rows from `begin` up to the row's own
+    begin = np.searchsorted(at, at - days)
+    length = end - begin
+    out = np.zeros(len(at))
+    level, span = km, 1  # level[i]: the largest of km[i : i + span]
+    while span <= length.max(initial=0):
+        use = (length >= span) & (length < 2 * span)
+        out[use] = np.maximum(level[begin[use]], level[end[use] - span])
+        level, span = np.maximum(level[:-span], level[span:]), span * 2
+    return out
 
 
 def _cadence(runs: pd.DataFrame, pain: pd.DataFrame, rule: Rule) -> list[Flag]:
@@ -765,17 +841,17 @@ def _cadence(runs: pd.DataFrame, pain: pd.DataFrame, rule: Rule) -> list[Flag]:
     reset = run_no.where(~below).groupby(t["athlete"], observed=True).ffill().fillna(0)
     streak = run_no - reset
     hit = t.assign(drop=drop, expected=expected)[streak == rule["sustained_runs"]]
-    flags: list[Flag] = []
     sore = pain[pain["site"].isin(["knee", "hip"]) & (pain["score"] > 0)]
-    for r in hit.itertuples():
-        recent = sore[(sore["athlete"] == r.athlete) & (sore["date_local"] <= r.day)
-                      & (sore["date_local"] > r.day - pd.Timedelta(days=rule["window_days"]))]
-        retrain = "" if recent.empty else rule["message_retrain"].format_map(rule.values)
-        flags.append(_flag(rule, r.athlete, r.day, rule.severity, r.drop, rule["drop_pct"], "%",
-                           change_pct=r.drop, runs=rule["sustained_runs"],
-                           cadence_spm=r.cadence_spm, expected_spm=r.expected,
-                           retrain_text=retrain))
-    return flags
+    retrain = [
+        "" if sore[(sore["athlete"] == a) & (sore["date_local"] <= day)
+                   & (sore["date_local"] > day - pd.Timedelta(days=rule["window_days"]))].empty
+        else rule["message_retrain"].format_map(rule.values)
+        for a, day in zip(hit["athlete"].tolist(), hit["day"].tolist(), strict=True)
+    ]
+    return _flags(rule, hit["athlete"], hit["day"], rule.severity, hit["drop"], rule["drop_pct"],
+                  "%", change_pct=hit["drop"], runs=rule["sustained_runs"],
+                  cadence_spm=hit["cadence_spm"], expected_spm=hit["expected"],
+                  retrain_text=retrain)
 
 
 def _strength(sess: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
@@ -794,11 +870,9 @@ def _strength(sess: pd.DataFrame, until: pd.Series, rule: Rule) -> list[Flag]:
     per_week = n * 7.0 / w
     threshold = rule["min_sessions_per_week"]
     hit = per_week < threshold - EPS
-    return [
-        _flag(rule, a, until[a], rule.severity, per_week[a], threshold, "per week",
-              per_week=per_week[a])
-        for a in hit[hit].index
-    ]
+    a = hit.index[hit.to_numpy()]
+    return _flags(rule, a, until.reindex(a), rule.severity, per_week[a], threshold, "per week",
+                  per_week=per_week[a])
 
 
 def _rising(pain: pd.DataFrame, keys: list[str], entries: int) -> tuple[pd.Series, pd.Series]:
@@ -822,34 +896,31 @@ def _pain(pain: pd.DataFrame, rule: Rule) -> list[Flag]:
     above = pain["score"] > rule["max_score"] + EPS
     keys = [pain["athlete"].astype(object), pain["site"]]
     starts = above & ~above.groupby(keys, sort=False).shift(1, fill_value=False).astype(bool)
-    flags = [
-        _flag(rule, r.athlete, r.date_local, rule.severity, r.score, rule["max_score"], "/10",
-              site=r.site.capitalize(), score=r.score, when=r.when,
-              date=r.date_local.date().isoformat())
-        for r in pain[starts].itertuples()
-    ]
+    first = pain[starts]
+    flags = _flags(rule, first["athlete"], first["date_local"], rule.severity, first["score"],
+                   rule["max_score"], "/10", site=[x.capitalize() for x in first["site"].tolist()],
+                   score=first["score"], when=first["when"], date=_iso(first["date_local"]))
     response = pain[pain["when"].isin(["morning", "after"])]
     if response.empty:
         return flags
     n = rule["rising_entries"]
     rising, scores = _rising(response, ["athlete", "site", "when"], n)
     when_text = {"morning": "morning", "after": "24 h after"}
-    for r in response.assign(scores=scores)[rising].itertuples():
-        flags.append(_flag(rule, r.athlete, r.date_local, rule.severity, r.score, None, "/10",
-                           "message_rising", when=when_text[r.when], site=r.site,
-                           entries=n, scores=r.scores))
+    up = response.assign(scores=scores)[rising]
+    flags += _flags(rule, up["athlete"], up["date_local"], rule.severity, up["score"], None,
+                    "/10", "message_rising", when=[when_text[w] for w in up["when"].tolist()],
+                    site=up["site"], entries=n, scores=up["scores"])
     return _worst_per_day(flags)
 
 
 def _pain_referral(pain: pd.DataFrame, rule: Rule) -> list[Flag]:
     """When to see a physical therapist, and the red flags that always refer."""
-    flags: list[Flag] = []
     phrases = "|".join(re.escape(p.lower()) for p in rule["red_flags"])
     found = pain["notes"].str.lower().str.extract(rf"(\b(?:{phrases}))", expand=False)
-    for r in pain.assign(phrase=found)[found.notna()].itertuples():
-        flags.append(_flag(rule, r.athlete, r.date_local, rule["red_flag_severity"], r.score,
-                           None, "/10", "message_red_flag", phrase=r.phrase,
-                           date=r.date_local.date().isoformat()))
+    red = pain.assign(phrase=found)[found.notna()]
+    flags = _flags(rule, red["athlete"], red["date_local"], rule["red_flag_severity"],
+                   red["score"], None, "/10", "message_red_flag", phrase=red["phrase"],
+                   date=_iso(red["date_local"]))
 
     heel = pain[pain["site"] == rule["site"].lower()].copy()
     if heel.empty:
@@ -866,22 +937,22 @@ def _pain_referral(pain: pd.DataFrame, rule: Rule) -> list[Flag]:
         hits = sore[mask]
         return hits.loc[hits.groupby(["athlete", "episode"], sort=False)["date_local"].idxmin()]
 
-    for r in first_per_episode(sore["days"] > limit_days + EPS).itertuples():
-        flags.append(_flag(rule, r.athlete, r.date_local, rule.severity, r.days / 7.0,
-                           rule["max_weeks"], "weeks", "message_duration", weeks=r.days / 7.0,
-                           since=r.since.date().isoformat()))
-    for r in first_per_episode(sore["score"] > rule["max_score"] + EPS).itertuples():
-        flags.append(_flag(rule, r.athlete, r.date_local, rule.severity, r.score,
-                           rule["max_score"], "/10", "message_score", score=r.score,
-                           date=r.date_local.date().isoformat()))
+    long = first_per_episode(sore["days"] > limit_days + EPS)
+    weeks = long["days"] / 7.0
+    flags += _flags(rule, long["athlete"], long["date_local"], rule.severity, weeks,
+                    rule["max_weeks"], "weeks", "message_duration", weeks=weeks,
+                    since=_iso(long["since"]))
+    high = first_per_episode(sore["score"] > rule["max_score"] + EPS)
+    flags += _flags(rule, high["athlete"], high["date_local"], rule.severity, high["score"],
+                    rule["max_score"], "/10", "message_score", score=high["score"],
+                    date=_iso(high["date_local"]))
     by_moment = sore.sort_values(["athlete", "when", "date_local"], kind="stable")
     rising, scores = _rising(by_moment, ["athlete", "episode", "when"],
                              rule["worsening_entries"])
     worse = by_moment.assign(scores=scores)[rising]
     worse = worse.loc[worse.groupby(["athlete", "episode"], sort=False)["date_local"].idxmin()]
-    for r in worse.itertuples():
-        flags.append(_flag(rule, r.athlete, r.date_local, rule.severity, r.score, None, "/10",
-                           "message_worsening", when=r.when, scores=r.scores))
+    flags += _flags(rule, worse["athlete"], worse["date_local"], rule.severity, worse["score"],
+                    None, "/10", "message_worsening", when=worse["when"], scores=worse["scores"])
     return _worst_per_day(flags)
 
 

@@ -40,7 +40,15 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from loadmon.models.log import PreparedLog, local_dates, prepare_log
+from loadmon.models.log import (
+    PreparedLog,
+    day_grid,
+    end_of,
+    local_dates,
+    per_row,
+    prepare_log,
+    weekday,
+)
 from loadmon.models.rules import RuleSet, default_rules_text, parse_session_load
 from loadmon.types import SURFACES
 
@@ -68,7 +76,6 @@ WEEK_LOAD_COLUMNS: tuple[str, ...] = (
 
 #: Relative size below which a standard deviation counts as zero (float dust).
 _SD_ZERO = 1e-9
-_DAY = pd.Timedelta(days=1)
 
 
 @cache
@@ -115,7 +122,10 @@ def session_loads(
               if "rpe" in sessions else pd.Series(np.nan, index=sessions.index))
     kind = sessions["kind"].astype(object)
     assumed = logged.isna()
-    rpe = logged.fillna(kind.map(dict(defaults)).astype("float64"))
+    # each kind's default looked up once, not once per session
+    code, kinds = pd.factorize(sessions["kind"])
+    by_kind = np.array([*(defaults.get(k, np.nan) for k in kinds), np.nan], dtype="float64")
+    rpe = logged.fillna(pd.Series(by_kind[code], index=sessions.index))
     return pd.DataFrame({
         "athlete": sessions["athlete"].astype(object), "day": day, "kind": kind,
         "minutes": minutes, "rpe": rpe, "rpe_assumed": assumed,
@@ -152,50 +162,39 @@ def daily_load(
         the number of days since the first one (0 on it). Loads in AU.
     """
     load = session_loads(sessions, rpe_by_kind)
-    load = load[load["day"].notna()]
+    keep = load["day"].notna()
     if isinstance(until, date):
-        until = pd.Series(pd.Timestamp(until), index=pd.Index(load["athlete"].unique()))
+        until = pd.Series(pd.Timestamp(until), index=pd.Index(load["athlete"][keep].unique()))
     if until is not None:
-        last_of = until.astype("datetime64[ns]")
-        end = last_of.reindex(load["athlete"].to_numpy()).to_numpy()
-        load = load[load["day"].to_numpy() <= end]
+        # the sessions' own athlete column: categories (a prepared log) look up fastest
+        keep &= load["day"] <= end_of(sessions["athlete"], until.astype("datetime64[ns]"))
+    load, athlete = load[keep], sessions["athlete"][keep]
     if load.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in DAILY_LOAD_COLUMNS})
-    load = load.assign(assumed_au=load["load_au"].where(load["rpe_assumed"], 0.0))
-    per_day = load.groupby(["athlete", "day"]).agg(
-        load_au=("load_au", "sum"), assumed_load_au=("assumed_au", "sum"),
-        sessions=("load_au", "size"), assumed_sessions=("rpe_assumed", "sum"),
-    )
-    first = load.groupby("athlete")["day"].min()
-    last = load.groupby("athlete")["day"].max()
-    if until is not None:
-        last = until.astype("datetime64[ns]").reindex(first.index).fillna(last)
-    span = (((last - first) // _DAY).astype("int64") + 1).to_numpy()
-    athlete = np.repeat(first.index.to_numpy(), span)
-    offset = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
-    day = np.repeat(first.to_numpy(), span) + offset.astype("timedelta64[D]")
-    index = pd.MultiIndex.from_arrays([athlete, day], names=["athlete", "day"])
-    grid = per_day.reindex(index, fill_value=0).reset_index()
-    grid["day"] = grid["day"].astype("datetime64[ns]")
-    grid["history_days"] = offset
-    for c in ("sessions", "assumed_sessions"):
-        grid[c] = grid[c].astype("int64")
-    grid["load_au"] = grid["load_au"].astype("float64")
-    grid["assumed_load_au"] = grid["assumed_load_au"].astype("float64")
+    grid, row = day_grid(athlete, load["day"], until)
+    totals = per_row(row, len(grid), load_au=(load["load_au"], "sum"),
+                     assumed_load_au=(load["load_au"].where(load["rpe_assumed"], 0.0), "sum"),
+                     sessions=(load["load_au"], "size"),
+                     assumed_sessions=(load["rpe_assumed"], "sum"))
+    grid["load_au"] = totals["load_au"]
+    grid["assumed_load_au"] = totals["assumed_load_au"]
+    grid["sessions"] = totals["sessions"].astype("int64")
+    grid["assumed_sessions"] = totals["assumed_sessions"].astype("int64")
     return _models(grid, rules)
 
 
-def _ewma(grid: pd.DataFrame, alpha: float) -> pd.Series:
+def _ewma(x: pd.Series, athlete: np.ndarray, first: np.ndarray, history: pd.Series,
+          alpha: float) -> pd.Series:
     """Return the exponentially weighted average of daily load per athlete, from zero.
 
     pandas starts the recursion at the first value (``y0 = x0``); starting
     from zero instead (``y0 = alpha * x0``) subtracts ``(1 - alpha)^(t + 1) x0``.
+    `athlete` numbers the athletes of the grid (each one's days together, in
+    order) and `first` is each row's athlete's first load.
     """
-    x = grid["load_au"]
-    seeded = (x.groupby(grid["athlete"], sort=False).ewm(alpha=alpha, adjust=False).mean()
-              .reset_index(level=0, drop=True).reindex(grid.index))
-    x0 = x.groupby(grid["athlete"], sort=False).transform("first")
-    return seeded - (1.0 - alpha) ** (grid["history_days"] + 1) * x0
+    # the groups come back in their order, each in its rows' order: the grid's order
+    seeded = x.groupby(athlete, sort=False).ewm(alpha=alpha, adjust=False).mean().to_numpy()
+    return pd.Series(seeded, index=x.index) - (1.0 - alpha) ** (history + 1) * first
 
 
 def _rolling(x: pd.Series, history: pd.Series, days: int, how: str,
@@ -223,11 +222,20 @@ def _models(grid: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     acwr, fit, mono = rules["acwr"], rules["fitness"], rules["monotony"]
     a_days, c_days = acwr["acute_days"], acwr["chronic_days"]
     x, hist = grid["load_au"], grid["history_days"]
+    # the grid holds each athlete's days together, from their first (history 0)
+    begins = np.flatnonzero(hist.to_numpy() == 0)
+    athlete = np.cumsum(hist.to_numpy() == 0) - 1
     # Zero, to the athlete's own scale: rolling sums and decayed averages leave float
     # dust where the true value is 0, and a fixed limit would depend on the load's unit.
-    tiny = _SD_ZERO * x.groupby(grid["athlete"], sort=False).transform("max")
-    grid["acute_ewma_au"] = _ewma(grid, 2.0 / (a_days + 1))
-    grid["chronic_ewma_au"] = _ewma(grid, 2.0 / (c_days + 1))
+    tiny = _SD_ZERO * pd.Series(np.maximum.reduceat(x.to_numpy(), begins)[athlete],
+                                index=x.index)
+    first = x.to_numpy()[begins][athlete]
+
+    def ewma(alpha: float) -> pd.Series:
+        return _ewma(x, athlete, first, hist, alpha)
+
+    grid["acute_ewma_au"] = ewma(2.0 / (a_days + 1))
+    grid["chronic_ewma_au"] = ewma(2.0 / (c_days + 1))
     covered = hist >= c_days - 1
     grid["acwr_ewma"] = _ratio(grid["acute_ewma_au"], grid["chronic_ewma_au"],
                                tiny).where(covered)
@@ -235,8 +243,8 @@ def _models(grid: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     grid["chronic_mean_au"] = _clean(_rolling(x, hist, c_days - a_days, "mean", shift=a_days),
                                      tiny)
     grid["acwr_uncoupled"] = _ratio(grid["acute_mean_au"], grid["chronic_mean_au"], tiny)
-    grid["fitness_au"] = _ewma(grid, 1.0 / fit["fitness_days"])
-    grid["fatigue_au"] = _ewma(grid, 1.0 / fit["fatigue_days"])
+    grid["fitness_au"] = ewma(1.0 / fit["fitness_days"])
+    grid["fatigue_au"] = ewma(1.0 / fit["fatigue_days"])
     grid["form_au"] = grid["fitness_au"] - grid["fatigue_au"]
     w = mono["window_days"]
     mean = _clean(_rolling(x, hist, w, "mean"), tiny)
@@ -336,66 +344,88 @@ def weekly_table(
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in WEEK_LOAD_COLUMNS})
     if daily is None:
         daily = daily_load(sess, rules, until=log.until, rpe_by_kind=rpe_by_kind)
-    daily = daily.assign(week_start=_monday(daily["day"]))
-    keys = ["athlete", "week_start"]
-    weeks = daily.groupby(keys, sort=True)
+    # The daily rows hold each athlete's days together and in order (history 0 first): a
+    # week is a run of rows from a Monday or an athlete's first day. Everything is summed
+    # per week number, in the rows' order.
+    history = daily["history_days"].to_numpy()
+    new_week = (history == 0) | (weekday(daily["day"]) == 0)
+    week = np.cumsum(new_week) - 1
+    n_weeks = int(week[-1]) + 1
+    ends = np.append(np.flatnonzero(new_week)[1:] - 1, len(week) - 1)
     at_end = ["acwr_ewma", "acwr_uncoupled", "fitness_au", "fatigue_au", "form_au",
               "monotony", "strain_au"]
-    # The values of each week's last day, NaN included (GroupBy.last would skip NaN).
-    last = daily.loc[weeks["day"].idxmax().to_numpy()].set_index(keys)[at_end]
-    out = pd.DataFrame({
-        "load_au": weeks["load_au"].sum(), "assumed_load_au": weeks["assumed_load_au"].sum(),
-    }).join(last)
+    # the values of each week's last day, NaN included
+    out = daily.iloc[ends][["athlete", "day", *at_end]].reset_index(drop=True)
+    out.insert(1, "week_start", _monday(out.pop("day")))
+    out = out.assign(**per_row(week, n_weeks, load_au=(daily["load_au"], "sum"),
+                               assumed_load_au=(daily["assumed_load_au"], "sum")))
 
+    of = _week_of(sess, daily, week)
     is_run = sess["is_run"].to_numpy()
-    s = pd.DataFrame({
-        "athlete": sess["athlete"].to_numpy(), "week_start": _monday(sess["day"]).to_numpy(),
-        "run_km": np.where(is_run, sess["km"].to_numpy(), 0.0), "is_run": is_run,
-        "is_strength": (sess["kind"] == "strength").to_numpy(),
-        "cross_min": np.where(sess["kind"] == "cross", sess["minutes"].fillna(0.0), 0.0),
-    })
-    g = s.groupby(keys)
-    agg = pd.DataFrame({
-        "run_km": g["run_km"].sum(), "runs": g["is_run"].sum(),
-        "long_run_km": g["run_km"].max(), "strength_sessions": g["is_strength"].sum(),
-        "cross_min": g["cross_min"].sum(),
-    })
-    out = out.join(agg)
-    for c in ("run_km", "long_run_km", "cross_min"):
-        out[c] = out[c].fillna(0.0)
+    run_km = np.where(is_run, sess["km"].to_numpy(), 0.0)
+    totals = per_row(of, n_weeks, run_km=(run_km, "sum"), runs=(is_run, "sum"),
+                     long_run_km=(run_km, "max"),
+                     strength_sessions=(sess["kind"] == "strength", "sum"),
+                     cross_min=(np.where(sess["kind"] == "cross", sess["minutes"].fillna(0.0),
+                                         0.0), "sum"))
+    out = out.assign(**totals)
     for c in ("runs", "strength_sessions"):
-        out[c] = out[c].fillna(0).astype("int64")
-    prev = out["run_km"].groupby(level="athlete").shift(1)
+        out[c] = out[c].astype("int64")
+    prev = out["run_km"].shift(1).where(history[new_week] != 0)  # none before a first week
     out["ramp_pct"] = (out["run_km"] / prev.where(prev > 0) - 1.0) * 100.0
 
-    runs = pd.DataFrame({"athlete": s["athlete"], "week_start": s["week_start"],
-                         "km": s["run_km"], "surface": sess["surface"].to_numpy(),
-                         "shoe": sess["shoe"].to_numpy()})[is_run]
-    surf = runs[runs["surface"].notna()].pivot_table(
-        index=keys, columns="surface", values="km", aggfunc="sum", fill_value=0.0)
+    run = is_run & (of >= 0)
+    on = run & sess["surface"].notna().to_numpy()
+    code, names = pd.factorize(sess["surface"][on])
+    surf = pd.Series(sess["km"].to_numpy()[on]).groupby([of[on], code]).sum().unstack(
+        fill_value=0.0)
+    surf.columns = np.asarray(names)[surf.columns]
     surf = surf.reindex(columns=list(SURFACES), fill_value=0.0)
     total = surf.sum(axis=1)
     shares = surf.div(total.where(total > 0), axis=0) * 100.0
-    shares.columns = [f"surface_{c}_pct" for c in shares.columns]
-    out = out.join(shares)
+    for c in SURFACES:
+        out[f"surface_{c}_pct"] = shares[c].reindex(out.index)
 
-    shod = runs[runs["shoe"].notna()]
-    counts = shod.groupby([*keys, "shoe"]).size()
-    if counts.empty:
+    shod = run & sess["shoe"].notna().to_numpy()
+    if not shod.any():
         out["main_shoe"], out["main_shoe_pct"] = None, np.nan
     else:
-        top = counts.sort_values(ascending=False, kind="stable").groupby(level=keys).head(1)
-        top = top.reset_index(level="shoe")
-        n = counts.groupby(level=keys).sum()
-        out = out.join(top["shoe"].rename("main_shoe"))
-        out["main_shoe_pct"] = (top[0] / n * 100.0).reindex(out.index)
+        # runs per week and shoe (shoes in name order); the main shoe: the most runs, the
+        # first name among equals
+        code, shoes = pd.factorize(sess["shoe"][shod], sort=True)
+        pair, count = np.unique(of[shod] * len(shoes) + code, return_counts=True)
+        in_week = pair // len(shoes)
+        by_count = np.lexsort((-count, in_week))
+        main = by_count[np.r_[True, np.diff(in_week[by_count]) != 0]]
+        weeks = in_week[main]
+        runs_shod = np.bincount(in_week, weights=count).astype("int64")[weeks]
+        out["main_shoe"] = pd.Series(pd.Index(np.asarray(shoes)).take(pair[main] % len(shoes)),
+                                     index=weeks).reindex(out.index)
+        out["main_shoe_pct"] = pd.Series(count[main] / runs_shod * 100.0,
+                                         index=weeks).reindex(out.index)
 
-    out["worst_morning_pain"] = _worst_morning_pain(log.pain).reindex(out.index)
-    out = out.reset_index()
+    keys = pd.MultiIndex.from_arrays([out["athlete"].to_numpy(), out["week_start"]],
+                                     names=["athlete", "week_start"])
+    out["worst_morning_pain"] = _worst_morning_pain(log.pain).reindex(keys).to_numpy()
     iso = out["week_start"].dt.isocalendar()
     out["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-    out["week_start"] = out["week_start"].dt.date
+    out["week_start"] = out["week_start"].to_numpy(dtype="datetime64[D]").astype(object)  # dates
     return out[list(WEEK_LOAD_COLUMNS)]
+
+
+def _week_of(sess: pd.DataFrame, daily: pd.DataFrame, week: np.ndarray) -> np.ndarray:
+    """Return each session's week number in the daily rows (-1: outside them)."""
+    begins = np.flatnonzero(daily["history_days"].to_numpy() == 0)
+    spans = np.diff(np.append(begins, len(daily)))
+    first = daily["day"].to_numpy(dtype="datetime64[D]").astype(np.int64)[begins]
+    code, names = pd.factorize(sess["athlete"])
+    block = np.append(pd.Index(daily["athlete"].iloc[begins].to_numpy()).get_indexer(
+        np.asarray(names)), -1)[code]
+    day = sess["day"].to_numpy(dtype="datetime64[D]")
+    at = np.where(block >= 0, block, 0)
+    offset = np.where(np.isnat(day), -1, day.astype(np.int64) - first[at])
+    inside = (block >= 0) & (offset >= 0) & (offset < spans[at])
+    return np.where(inside, week[np.where(inside, begins[at] + offset, 0)], -1)
 
 
 def _monday(day: pd.Series) -> pd.Series:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,6 +103,24 @@ def local_dates(frame: pd.DataFrame) -> pd.Series:
         local = start.iloc[idx].dt.tz_convert(str(tz)).dt.tz_localize(None).dt.normalize()
         out[idx] = local.to_numpy(dtype="datetime64[ns]")
     return pd.Series(out, index=frame.index)
+
+
+def weekday(day: pd.Series) -> np.ndarray:
+    """Return each day's weekday, Monday 0 to Sunday 6 (-1 without a date).
+
+    Parameters
+    ----------
+    day : pandas.Series
+        Naive timestamps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integers, aligned with `day` (`Series.dt.day_of_week`, from the day
+        numbers at once: 1970-01-01 was a Thursday).
+    """
+    days = day.to_numpy(dtype="datetime64[D]")
+    return np.where(np.isnat(days), -1, (days.astype(np.int64) + 3) % 7)
 
 
 def empty_pain() -> pd.DataFrame:
@@ -194,18 +213,114 @@ def end_of(athlete: pd.Series, until: pd.Series) -> pd.Series:
     pandas.Series
         ``datetime64[ns]``, aligned with `athlete`.
     """
-    at = until.index.get_indexer(athlete.to_numpy())
+    # each name looked up once (a categorical column is factorized for free)
+    code, names = pd.factorize(athlete)
+    at = np.append(until.index.get_indexer(np.asarray(names)), -1)[code]
     end = until.to_numpy(dtype="datetime64[ns]")[at]
     end[at < 0] = np.datetime64("NaT")
     return pd.Series(end, index=athlete.index, dtype="datetime64[ns]")
+
+
+def day_grid(athlete: pd.Series, day: pd.Series, until: pd.Series | None,
+             pad_days: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return every day of each athlete's log, and where each row falls in it.
+
+    The days run from `pad_days` before the athlete's first day to their
+    `until` (their last day when they have none): the rows of a daily frame of
+    several athletes at once, athletes in sorted order (as ``groupby`` sorts
+    them). Callers aggregate their own columns by the positions returned.
+
+    Parameters
+    ----------
+    athlete : pandas.Series
+        Each row's athlete (rows without one fall nowhere).
+    day : pandas.Series
+        Each row's local date (naive midnight timestamps).
+    until : pandas.Series or None
+        Athlete name to the last day of their grid.
+    pad_days : int
+        Days before each athlete's first day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``athlete`` (typed as an index of the names), ``day``
+        (``datetime64[ns]``), ``history_days`` (days since the first day;
+        negative in the padding).
+    numpy.ndarray
+        Each row's position in the grid; -1 without an athlete or after `until`.
+    """
+    code, found = pd.factorize(athlete)
+    labels = np.asarray(found)
+    order = np.argsort(labels, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    code = np.where(code < 0, -1, rank[code])
+    labels = labels[order]
+    days = day.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    has = code >= 0
+    by = pd.Series(days[has]).groupby(code[has])
+    first, last = by.min().to_numpy(), by.max().to_numpy()
+    if until is not None:
+        end = until.reindex(labels).to_numpy(dtype="datetime64[D]")
+        last = np.where(np.isnat(end), last, end.astype(np.int64))
+    start = first - pad_days
+    span = last - start + 1
+    begins = np.cumsum(span) - span
+    offset = np.arange(span.sum()) - np.repeat(begins, span)
+    at = np.where(has, code, 0)
+    row = np.where(has & (days <= last[at]), begins[at] + days - start[at], -1)
+    grid = pd.DataFrame({
+        "athlete": pd.Index(labels).take(np.repeat(np.arange(len(labels)), span)),
+        "day": (np.repeat(start, span) + offset).astype("datetime64[D]").astype(
+            "datetime64[ns]"),
+        "history_days": offset - pad_days,
+    })
+    return grid, row
+
+
+def per_row(row: np.ndarray, size: int, **columns: tuple[Any, str]) -> dict[str, np.ndarray]:
+    """Return columns aggregated (``sum``, ``max`` or ``size``) per row of a table.
+
+    The rows are numbered (the days of a `day_grid`, the weeks of a weekly
+    table); each value's group is aggregated in its order, as ``groupby`` does,
+    and the groups are found once for every column.
+
+    Parameters
+    ----------
+    row : numpy.ndarray
+        Each value's row number (-1: none).
+    size : int
+        Rows of the table.
+    **columns : tuple of (array-like, str)
+        Each column's values (aligned with `row`) and its aggregation.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One value per row of each column (float for sum and max of floats, int
+        for size and sums of booleans); rows without values are 0.
+    """
+    on = row >= 0
+    groups = pd.DataFrame({name: np.asarray(values)[on]
+                           for name, (values, _) in columns.items()}).groupby(row[on])
+    out = {}
+    for name, (_, how) in columns.items():
+        per = getattr(groups[name], how)()
+        out[name] = np.zeros(size, dtype=per.dtype)
+        out[name][per.index.to_numpy()] = per.to_numpy()
+    return out
 
 
 def _sessions(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
     n = len(frame)
     opt = {c: frame[c] if c in frame else pd.Series(default, index=frame.index)
            for c, default in (("rpe", np.nan), ("time_known", True), ("cadence_spm", np.nan))}
+    # each name looked up once: the same codes as a categorical of the names
+    code, found = pd.factorize(frame["athlete"])
     out = pd.DataFrame({
-        "athlete": pd.Categorical(frame["athlete"], categories=names),
+        "athlete": pd.Categorical.from_codes(np.append(names.get_indexer(found), -1)[code],
+                                             categories=names),
         # categories: every grouping and comparison then works on small integer codes
         "tz": pd.Categorical(frame["tz"]),
         "kind": pd.Categorical(frame["kind"]),
@@ -213,11 +328,11 @@ def _sessions(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
         "surface": pd.Categorical(frame["surface"]),
         "start_utc": frame["start_utc"],
         "time_known": opt["time_known"].astype(bool).to_numpy(),
-        "duration_s": pd.to_numeric(frame["duration_s"], errors="coerce").to_numpy("float64"),
-        "rpe": pd.to_numeric(opt["rpe"], errors="coerce").to_numpy("float64"),
-        "cadence_spm": pd.to_numeric(opt["cadence_spm"], errors="coerce").to_numpy("float64"),
+        "duration_s": _numbers(frame["duration_s"]),
+        "rpe": _numbers(opt["rpe"]),
+        "cadence_spm": _numbers(opt["cadence_spm"]),
         "day": local_dates(frame) if n else pd.Series(dtype="datetime64[ns]"),
-        "km": pd.to_numeric(frame["distance_m"], errors="coerce").to_numpy("float64") / 1000.0,
+        "km": _numbers(frame["distance_m"]) / 1000.0,
     }, index=frame.index)
     out["minutes"] = out["duration_s"] / 60.0
     out["is_run"] = (out["kind"] == "run") & (out["km"] > 0)
@@ -226,9 +341,20 @@ def _sessions(frame: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
     return out
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Return a column as floats, NaN where it holds no number (`pandas.to_numeric`).
+
+    A column of missing values only (a sensor nobody wears: None throughout) is
+    all NaN at once, without converting value by value.
+    """
+    if column.dtype == object and column.isna().all():
+        return np.full(len(column), np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy("float64")
+
+
 def _sorted(frame: pd.DataFrame) -> bool:
     """Whether `frame` is already in athlete and start order (as the store returns it)."""
-    a = frame["athlete"].to_numpy()
+    a = frame["athlete"].cat.codes.to_numpy()  # the categories are in name order
     t = frame["start_utc"].to_numpy(dtype="datetime64[ns]")
     same = a[1:] == a[:-1]
     return bool(np.all((a[1:] > a[:-1]) | (same & (t[1:] >= t[:-1]))))
@@ -267,31 +393,47 @@ def _implausible(sess: pd.DataFrame, check: Rule) -> pd.DataFrame:
                              limit=check["max_run_km"], other_utc=pd.NaT),
         sess[too_fast].assign(reason="speed", value=speed[too_fast].to_numpy(),
                               limit=check["max_speed_m_s"], other_utc=pd.NaT),
-        _overlaps(sess[~too_far & ~too_fast], float(check["overlap_s"])),
+        _overlaps(sess, (~too_far & ~too_fast).to_numpy(), float(check["overlap_s"])),
     ])
     return out.sort_values(["athlete", "start_utc"], kind="stable")
 
 
-def _overlaps(sess: pd.DataFrame, overlap_s: float) -> pd.DataFrame:
+#: The sort key of a missing category: after every category.
+_NO_CODE = np.iinfo(np.int64).max
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Return a categorical column's codes as sort keys (missing: `_NO_CODE`)."""
+    codes = column.cat.codes.to_numpy().astype(np.int64)
+    return np.where(codes < 0, _NO_CODE, codes)
+
+
+def _overlaps(sess: pd.DataFrame, among: np.ndarray, overlap_s: float) -> pd.DataFrame:
     """Return the lesser of two same-kind sessions overlapping by more than `overlap_s`.
 
-    The lesser has the shorter distance, else the shorter duration (the later
-    one among equals).
+    Only the sessions `among` count. The lesser has the shorter distance, else
+    the shorter duration (the later one among equals). `sess` is in athlete and
+    start order (`_sessions`).
     """
-    timed = sess[sess["time_known"] & (sess["duration_s"] > 0)].sort_values(
-        ["athlete", "kind", "start_utc"], kind="stable")
-    start = timed["start_utc"]
+    # by athlete, kind and start (categories in their order, missing ones last): a stable
+    # sort by athlete and kind keeps each one's sessions in start order
+    at = np.flatnonzero(among & (sess["time_known"] & (sess["duration_s"] > 0)).to_numpy())
+    athlete, kind = _codes(sess["athlete"])[at], _codes(sess["kind"])[at]
+    order = np.lexsort((kind, athlete))
+    at, athlete, kind = at[order], athlete[order], kind[order]
+    start = sess["start_utc"].iloc[at]
     start_s = start.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
-    stop_s = start_s + timed["duration_s"].to_numpy()
-    same = ((timed["athlete"] == timed["athlete"].shift())
-            & (timed["kind"] == timed["kind"].shift())).to_numpy()
-    shared_s = np.full(len(timed), -np.inf)
+    stop_s = start_s + sess["duration_s"].to_numpy()[at]
+    same = np.zeros(len(at), dtype=bool)
+    same[1:] = ((athlete[1:] == athlete[:-1]) & (kind[1:] == kind[:-1])
+                & (athlete[1:] < _NO_CODE) & (kind[1:] < _NO_CODE))
+    shared_s = np.full(len(at), -np.inf)
     shared_s[1:] = np.minimum(stop_s[1:], stop_s[:-1]) - start_s[1:]
     pos = np.flatnonzero(same & (shared_s > overlap_s))
-    size = (timed["km"].fillna(0.0) * 1e6 + timed["duration_s"]).to_numpy()
+    size = (sess["km"].iloc[at].fillna(0.0) * 1e6 + sess["duration_s"].iloc[at]).to_numpy()
     drop_later = size[pos] <= size[pos - 1]
     lose = np.where(drop_later, pos, pos - 1)
     keep = np.where(drop_later, pos - 1, pos)
-    out = timed.iloc[lose].assign(reason="overlap", value=shared_s[pos], limit=overlap_s,
-                                  other_utc=start.iloc[keep].to_numpy())
+    out = sess.iloc[at[lose]].assign(reason="overlap", value=shared_s[pos], limit=overlap_s,
+                                     other_utc=start.iloc[keep].to_numpy())
     return out[~out.index.duplicated()]
