@@ -19,7 +19,9 @@ across calls and every decision looks at a fixed window of samples:
    the window of ``±candidate_window_s`` around it, so it is decided once that
    window has arrived (bounded look-ahead);
 5. **refine and classify**: the contact time is the onset of the transient
-   near the candidate; for foot-mounted sensors a candidate is an initial
+   near the candidate (or, for placements timed by the score's peak, the
+   peak's sub-sample position: the vertex of a parabola through three
+   samples); for foot-mounted sensors a candidate is an initial
    contact when the foot is much quieter after it than before it (swing ends
    in stance), otherwise it is a push-off (terminal contact), which gives the
    contact time of the preceding initial contact;
@@ -31,7 +33,7 @@ across calls and every decision looks at a fixed window of samples:
    stopping, impacts blurred by a low rate).
 
 Latency: an initial contact is known ``latency_s`` after it happened: at most
-0.5 s of stream time for every placement at 40 Hz and above (0.54 s for a foot
+0.5 s of stream time for every placement at 40 Hz and above (0.56 s for a foot
 sensor below 40 Hz, read by its stride rhythm); its contact time, where the
 placement gives one, follows at the next push-off. Memory is bounded by a
 buffer of about two seconds of samples, whatever the stream's duration.
@@ -196,7 +198,7 @@ WRIST = Profile(
 #: hold there; its impact dominates the push-off instead.
 SHANK = replace(FOOT, classify_s=None, gyro_refine_s=None, relative_threshold=0.45)
 #: Below `LOW_RATE_HZ` impacts are not resolved: a foot sensor is read by its stride rhythm,
-#: which needs a longer look-ahead (a contact is known within 0.54 s instead of 0.5 s).
+#: which needs a longer look-ahead (a contact is known within 0.56 s instead of 0.5 s).
 LOW_RATE_HZ = 40.0
 FOOT_LOW_RATE = replace(
     FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20, refine_s=None
@@ -544,9 +546,12 @@ class ContactDetector:
             + 1
         )
         self._min_gap = w(p.min_interval_s)
-        # a contact reported at t is decided when the stream reaches this far past t;
-        # notifications are batched only within the slack below MAX_LATENCY_S
+        # a contact reported at t is decided when the stream reaches this far past t (a
+        # peak's sub-sample time may be half a sample earlier); notifications are batched
+        # only within the slack below MAX_LATENCY_S
         base = self._ahead / fs + max(self.delay_s, self._delay_run_s) - p.event_offset_s
+        if p.refine_s is None:
+            base += 0.5 / fs
         slack = math.floor((MAX_LATENCY_S - base) * fs + 1e-9)
         self._batch = max(1, min(round(BATCH_S * fs), slack + 1))
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -661,6 +666,22 @@ class ContactDetector:
         onset = idx + lo + np.argmax(seg >= (self.p.onset_fraction * peak)[:, None], axis=1)
         return np.where(peak > 0, onset, idx)
 
+    def _peak_offsets(self, idx: np.ndarray) -> np.ndarray:
+        """Sub-sample position of score peaks (sample indices), in samples, within +-0.5.
+
+        A contact timed by its score's peak (no onset refinement) lies between
+        samples: the vertex of the parabola through the peak sample and its
+        neighbours places it (0 where a neighbour is not in the buffer).
+        """
+        if self.p.refine_s is not None or not len(idx):
+            return np.zeros(len(idx))
+        seg, valid = self._windows(self._x, idx - 1, 3, 0.0)
+        y0, y1, y2 = seg[:, 0], seg[:, 1], seg[:, 2]
+        den = y0 - 2 * y1 + y2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shift = np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)
+        return np.where(valid.all(axis=1) & (den < 0), shift, 0.0)
+
     def _pitch(self, j: int) -> np.ndarray:
         """Pitch rate in the gyroscope window of onset `j`, signed so the swing is positive."""
         c = self._gcov[j - self._base]
@@ -774,7 +795,7 @@ class ContactDetector:
         # an open contact whose push-off can no longer come is emitted without contact time
         expiry = stance[1] - self._ref[0]
         cands = self._candidates(final)
-        batch: Iterable[tuple[int, float, int, bool, float, bool]] = ()
+        batch: Iterable[tuple[int, float, int, float, bool, float, bool]] = ()
         if len(cands):  # (most small batches of a live stream hold none)
             # what each candidate's onset is, at once; a contact moved by the gyroscope
             # gets its own impact
@@ -784,12 +805,13 @@ class ContactDetector:
                 cands.tolist(),
                 self._x[cands - self._base].tolist(),
                 onsets.tolist(),
+                (self._peak_offsets(onsets) / self.fs).tolist(),
                 self._initial(onsets).tolist(),
                 impacts.tolist(),
                 clips.tolist(),
                 strict=True,
             )
-        for i, score, j, initial, impact, clipped in batch:
+        for i, score, j, shift_s, initial, impact, clipped in batch:
             if self._open and i > self._open[0][0] + expiry:
                 out.extend(c for _, c in self._open)
                 self._open.clear()
@@ -820,10 +842,11 @@ class ContactDetector:
                 j = self._pitch_minimum(j, pitch)
             if j != onset:
                 impact, clipped = (v.item() for v in self._impacts(np.array([j])))
+                shift_s = 0.0
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
-            contact = Contact(self._time(j), self.side, impact, clipped, float("nan"))
+            contact = Contact(self._time(j) + shift_s, self.side, impact, clipped, float("nan"))
             if self._open:  # no push-off came in time
                 out.extend(c for _, c in self._open)
                 self._open.clear()
