@@ -294,6 +294,19 @@ def _swing_ends(pitch: np.ndarray) -> np.ndarray:
     return np.flatnonzero((pitch[:-1] > 0) & (pitch[1:] <= 0))
 
 
+def _vertex(
+    y0: np.ndarray, y1: np.ndarray, y2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertex of the parabola through three consecutive samples ``y0, y1, y2``.
+
+    Returns its position (in samples from the middle one), its height, and
+    whether it is a maximum (elsewhere the first two are not meaningful).
+    """
+    den = y0 - 2 * y1 + y2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 0.5 * (y0 - y2) / den, y1 - (y0 - y2) ** 2 / (8 * den), den < 0
+
+
 def _group_delay_s(sos: np.ndarray, hz: float, fs: float) -> float:
     """Group delay of a filter at `hz`, s (phase slope; stable for narrow bands at high fs)."""
     w = np.array([hz * 0.999, hz * 1.001])
@@ -676,11 +689,8 @@ class ContactDetector:
         if self.p.refine_s is not None or not len(idx):
             return np.zeros(len(idx))
         seg, valid = self._windows(self._x, idx - 1, 3, 0.0)
-        y0, y1, y2 = seg[:, 0], seg[:, 1], seg[:, 2]
-        den = y0 - 2 * y1 + y2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shift = np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)
-        return np.where(valid.all(axis=1) & (den < 0), shift, 0.0)
+        shift, _, is_max = _vertex(seg[:, 0], seg[:, 1], seg[:, 2])
+        return np.where(valid.all(axis=1) & is_max, np.clip(shift, -0.5, 0.5), 0.0)
 
     def _pitch(self, j: int) -> np.ndarray:
         """Pitch rate in the gyroscope window of onset `j`, signed so the swing is positive."""
@@ -765,11 +775,8 @@ class ContactDetector:
         inner = (k > 0) & (k < seg.shape[1] - 1)
         k0, k2 = np.where(inner, k - 1, k), np.where(inner, k + 1, k)
         inner &= valid[rows, k0] & valid[rows, k2]
-        y0, y2 = seg[rows, k0], seg[rows, k2]
-        den = y0 - 2 * peak + y2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fitted = peak - (y0 - y2) ** 2 / (8 * den)
-        peak = np.where(inner & (den < 0), fitted, peak)
+        _, fitted, is_max = _vertex(seg[rows, k0], peak, seg[rows, k2])
+        peak = np.where(inner & is_max, fitted, peak)
         peak = np.where(valid.any(axis=1), peak, np.nan)
         if self.range_g is None:
             return peak, np.zeros(len(idx), dtype=bool)
