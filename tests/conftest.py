@@ -22,7 +22,8 @@ needs_shared = pytest.mark.skipif(
 )
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
+    """Empty the PostgreSQL database at `url` (drop and recreate its public schema)."""
     engine = create_engine(resolve_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -38,7 +39,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"{PG_ENV} is not set (.ci/run starts PostgreSQL and sets it)")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url
 
 

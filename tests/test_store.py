@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,6 +13,8 @@ from loadmon.store import Conflict, NotFound, Store, resolve_url
 from loadmon.store.engine import create_store_engine, migrate
 from loadmon.store.schema import Base
 from loadmon.types import InvalidValue, PainEntry, Session
+
+from .conftest import PG_ENV, reset_postgres
 
 T0 = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 
@@ -92,6 +96,54 @@ def test_timestamps_come_back_as_utc(store: Store) -> None:
     assert got.start_utc.utcoffset() == timedelta(0)
     frame = store.sessions_frame()
     assert str(frame["start_utc"].dt.tz) == "UTC"
+
+
+def _late_values_log(store: Store) -> None:
+    """1,100 strength sessions (no distance, shoe, surface, cadence), then three runs."""
+    store.add_shoe(None, "Peg")
+    store.add_sessions(None, [
+        Session(T0 + timedelta(hours=3 * i), 1800, "strength", source="manual")
+        for i in range(1100)
+    ])
+    store.add_sessions(None, [
+        run(T0 + timedelta(hours=3 * i), 6 + i % 3, shoe="Peg", surface="trail",
+            cadence_spm=170.0 + i % 3)
+        for i in range(1100, 1103)
+    ])
+
+
+def test_columns_null_in_the_first_thousand_rows_are_read(store: Store) -> None:
+    # The ADBC SQLite driver types a column from its first batch (1,024 rows by default).
+    _late_values_log(store)
+    frame = store.sessions_frame()
+    assert len(frame) == 1103
+    assert frame["start_utc"].is_monotonic_increasing
+    assert frame["kind"].iloc[:1100].eq("strength").all()
+    assert frame["distance_m"].iloc[:1100].isna().all()
+    assert frame["distance_m"].iloc[1100:].tolist() == [8000.0, 6000.0, 7000.0]
+    assert frame["shoe"].iloc[1100:].tolist() == ["Peg"] * 3
+    assert frame["shoe"].iloc[:1100].isna().all()
+    assert frame["surface"].iloc[1100:].tolist() == ["trail"] * 3
+    assert frame["cadence_spm"].dtype == "float64"
+    assert frame["cadence_spm"].iloc[1100:].tolist() == [172.0, 170.0, 171.0]
+    assert frame["stance_time_ms"].dtype == "float64"  # NULL throughout: NaN
+    assert frame["stance_time_ms"].isna().all()
+
+
+def test_sessions_frame_is_the_same_on_sqlite_and_postgresql(tmp_path) -> None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set (.ci/run starts PostgreSQL and sets it)")
+    reset_postgres(url)
+    frames = []
+    for where in (f"sqlite:///{tmp_path / 'log.sqlite'}", url):
+        s = Store.open(where)
+        try:
+            _late_values_log(s)
+            frames.append(s.sessions_frame())
+        finally:
+            s.close()
+    pd.testing.assert_frame_equal(frames[0], frames[1])
 
 
 def test_shoe_mileage_counts_runs_and_start_km(store: Store) -> None:

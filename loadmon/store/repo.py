@@ -13,16 +13,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
+from adbc_driver_manager import Error as AdbcError
+from adbc_driver_sqlite import StatementOptions
 from pandas.api.extensions import ExtensionArray
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     Engine,
     Float,
+    Select,
     String,
     func,
     select,
@@ -63,6 +68,9 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "cadence_spm", "impact_g",
 )
 
+
+#: The ADBC SQLite driver's statement option: rows per Arrow batch.
+ADBC_BATCH_ROWS = StatementOptions.BATCH_ROWS.value
 
 #: Heights (cm) an athlete may have.
 HEIGHT_RANGE_CM = (50.0, 260.0)
@@ -647,6 +655,39 @@ class Store:
         if athletes is not None:
             stmt = stmt.where(Athlete.name.in_(list(athletes)))
         try:
+            columns = self._columns(stmt)
+            # Read after the sessions: athletes and shoes are only ever added (never
+            # renamed or removed), so these hold every id the sessions name.
+            with self.engine.connect() as conn:
+                who = conn.execute(select(Athlete.id, Athlete.name, Athlete.tz)).all()
+                shoes = conn.execute(select(Shoe.id, Shoe.name)).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
+        except Exception as exc:  # the drivers' own errors, raised outside SQLAlchemy
+            if not isinstance(exc, (self.engine.dialect.loaded_dbapi.Error, AdbcError)):
+                raise
+            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
+
+        athlete = _positions([r[0] for r in who], columns[0])
+        frame = {
+            "athlete": _named(athlete, [r[1] for r in who]),
+            "tz": _named(athlete, [r[2] for r in who]),
+            "shoe": _named(_positions([r[0] for r in shoes], columns[1]), [r[1] for r in shoes]),
+        }
+        for values, column in zip(columns[2:], selected, strict=True):
+            frame[column.key] = _typed(values, column)
+        return pd.DataFrame(frame)
+
+    def _columns(self, stmt: Select[Any]) -> list[np.ndarray]:
+        """Run `stmt` and return its result as one array per column.
+
+        A SQLite file is read by the ADBC driver straight into Arrow; any other
+        database row by row through its DBAPI driver (object arrays). The values
+        are the same either way: numbers (NULL as None or NaN), text, and
+        timestamps as the driver gives them (naive UTC text on SQLite).
+        """
+        path = _sqlite_file(self.engine)
+        if path is None:
             with self.engine.connect() as conn:
                 result = conn.execute(stmt)
                 # The driver's own tuples: every selected column needs no result
@@ -654,30 +695,18 @@ class Store:
                 # more than reading them.
                 rows = result.cursor.fetchall()
                 result.close()
-                # Read after the sessions: athletes and shoes are only ever added (never
-                # renamed or removed), so these hold every id the sessions name.
-                who = conn.execute(select(Athlete.id, Athlete.name, Athlete.tz)).all()
-                shoes = conn.execute(select(Shoe.id, Shoe.name)).all()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
-        except Exception as exc:  # the DBAPI's own errors, raised outside SQLAlchemy
-            if not isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
-                raise
-            raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
-
-        def values(j: int) -> np.ndarray:
-            """Return the rows' `j`-th values as an object array (then typed at once)."""
-            return np.fromiter(map(itemgetter(j), rows), dtype=object, count=len(rows))
-
-        athlete = _positions([r[0] for r in who], values(0))
-        frame = {
-            "athlete": _named(athlete, [r[1] for r in who]),
-            "tz": _named(athlete, [r[2] for r in who]),
-            "shoe": _named(_positions([r[0] for r in shoes], values(1)), [r[1] for r in shoes]),
-        }
-        for j, column in enumerate(selected, start=2):
-            frame[column.key] = _typed(values(j), column)
-        return pd.DataFrame(frame)
+            width = len(stmt.selected_columns)
+            return [np.fromiter(map(itemgetter(j), rows), dtype=object, count=len(rows))
+                    for j in range(width)]
+        sql = str(stmt.compile(self.engine, compile_kwargs={"literal_binds": True}))
+        with adbc_sqlite.connect(path) as conn, conn.cursor() as cur:
+            # The driver types a column from its first batch: one batch for every row,
+            # or a column NULL in the first 1,024 rows (the default) and set later fails.
+            # (2**31 - 2 is the largest it accepts).
+            cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**31 - 2)})
+            cur.execute(sql)
+            table = cur.fetch_arrow_table()
+        return [c.to_numpy() for c in table.columns]
 
     # --- pain -----------------------------------------------------------------------------
 
@@ -844,9 +873,17 @@ def _raw(column: ColumnElement[object]) -> ColumnElement[object]:
     return column
 
 
+def _sqlite_file(engine: Engine) -> str | None:
+    """Return the path of `engine`'s SQLite database file (None: not a SQLite file)."""
+    url = engine.url
+    if engine.dialect.name != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return None if url.query.get("uri") else url.database
+
+
 def _positions(ids: Sequence[int], column: np.ndarray) -> np.ndarray:
-    """Return the position in `ids` of each id of `column` (-1 for NULL)."""
-    present = np.not_equal(column, None)
+    """Return the position in `ids` of each id of `column` (-1 for NULL: None or NaN)."""
+    present = pd.notna(column)
     at = np.full(len(column), -1, dtype=np.intp)
     at[present] = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(
         column[present].astype(np.int64))
@@ -869,7 +906,7 @@ def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArr
 def _typed(values: np.ndarray, column: ColumnElement[object]) -> np.ndarray | ExtensionArray:
     """Return a session column's driver values typed as the DataFrame constructor types them.
 
-    Timestamps, booleans, floats (None throughout when nothing is stored) and text.
+    Timestamps, booleans, floats (NaN for NULL) and text.
     """
     kind = column.type
     if isinstance(kind, UTCDateTime):
@@ -878,7 +915,7 @@ def _typed(values: np.ndarray, column: ColumnElement[object]) -> np.ndarray | Ex
     if isinstance(kind, Boolean):
         return values.astype(bool)
     if isinstance(kind, Float):
-        return values if np.equal(values, None).all() else values.astype(np.float64)
+        return values.astype(np.float64)  # None: NaN
     at, names = pd.factorize(values)
     return _named(at, list(names))
 
