@@ -130,6 +130,24 @@ def test_columns_null_in_the_first_thousand_rows_are_read(store: Store) -> None:
     assert frame["stance_time_ms"].isna().all()
 
 
+def test_sessions_frame_is_in_athlete_name_then_start_order(store: Store) -> None:
+    for name in ("Zed", "Ann"):  # Zed gets the smaller id
+        store.add_athlete(name, "UTC")
+    later, earlier = T0 + timedelta(days=1), T0
+    store.add_sessions("Zed", [run(later, 5), run(earlier, 6)])
+    store.add_sessions("Ann", [run(later, 7), Session(later, 600, "strength", source="manual"),
+                               run(earlier, 8)])
+    frame = store.sessions_frame()
+    assert frame["athlete"].tolist() == ["Ann", "Ann", "Ann", "Zed", "Zed"]
+    # same start: stored order (the run was added first)
+    assert frame["kind"].tolist() == ["run", "run", "strength", "run", "run"]
+    assert frame["distance_m"].tolist()[:2] == [8000.0, 7000.0]
+    assert frame["distance_m"].tolist()[3:] == [6000.0, 5000.0]
+    only = store.sessions_frame(["Zed"], columns=["distance_m"])
+    assert list(only.columns) == ["athlete", "tz", "shoe", "distance_m"]
+    assert only["distance_m"].tolist() == [6000.0, 5000.0]
+
+
 def test_sessions_frame_is_the_same_on_sqlite_and_postgresql(tmp_path) -> None:
     url = os.environ.get(PG_ENV)
     if not url:

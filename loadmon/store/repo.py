@@ -12,13 +12,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from adbc_driver_manager import Error as AdbcError
 from adbc_driver_sqlite import StatementOptions
 from pandas.api.extensions import ExtensionArray
@@ -643,19 +644,17 @@ class Store:
         unknown = sorted(set(fields) - set(SESSION_COLUMNS))
         if unknown:
             raise ValueError(f"unknown session columns: {', '.join(unknown)}")
-        selected = [getattr(TrainingSession, c) for c in fields]
-        # The athlete and the shoe as their ids, named after the query: a name per row would
-        # be a Python string per row, and the sqlite3 driver's cost is per value read.
-        stmt = (
-            select(Athlete.id, Shoe.id, *[_raw(c) for c in selected])
-            .join(Athlete, Athlete.id == TrainingSession.athlete_id)
-            .outerjoin(Shoe, Shoe.id == TrainingSession.shoe_id)
-            .order_by(Athlete.name, TrainingSession.start_utc, TrainingSession.id)
-        )
+        others = [getattr(TrainingSession, c) for c in fields if c != "start_utc"]
+        # The athlete and the shoe as their ids, named after the query (a name per row
+        # would be a string per row), and no ORDER BY: sorting in the database walks the
+        # start index and looks up each row, which takes as long as reading them.
+        stmt = select(TrainingSession.id, TrainingSession.athlete_id, TrainingSession.shoe_id,
+                      _raw(TrainingSession.start_utc), *[_raw(c) for c in others])
         if athletes is not None:
-            stmt = stmt.where(Athlete.name.in_(list(athletes)))
+            stmt = stmt.where(TrainingSession.athlete_id.in_(
+                select(Athlete.id).where(Athlete.name.in_(list(athletes)))))
         try:
-            columns = self._columns(stmt)
+            session_id, athlete_id, shoe_id, start, *values = self._columns(stmt)
             # Read after the sessions: athletes and shoes are only ever added (never
             # renamed or removed), so these hold every id the sessions name.
             with self.engine.connect() as conn:
@@ -668,23 +667,32 @@ class Store:
                 raise
             raise StoreError(f"database error: {exc}".splitlines()[0]) from exc
 
-        athlete = _positions([r[0] for r in who], columns[0])
+        athlete = _positions([r[0] for r in who], athlete_id)
+        start_utc = _timestamps(start)
+        # athlete name (as Python orders text), start, then id: as stored
+        name_rank = np.argsort(np.argsort(np.array([r[1] for r in who], dtype=object)))
+        order = np.lexsort((_integers(session_id), start_utc.asi8,
+                            np.append(name_rank, -1)[athlete]))
+        athlete = athlete[order]
         frame = {
             "athlete": _named(athlete, [r[1] for r in who]),
             "tz": _named(athlete, [r[2] for r in who]),
-            "shoe": _named(_positions([r[0] for r in shoes], columns[1]), [r[1] for r in shoes]),
+            "shoe": _named(_positions([r[0] for r in shoes], shoe_id)[order],
+                           [r[1] for r in shoes]),
         }
-        for values, column in zip(columns[2:], selected, strict=True):
-            frame[column.key] = _typed(values, column)
+        typed = dict(zip([c.key for c in others], values, strict=True))
+        for key in fields:
+            frame[key] = (start_utc.take(order) if key == "start_utc"
+                          else _typed(typed[key], getattr(TrainingSession, key), order))
         return pd.DataFrame(frame)
 
-    def _columns(self, stmt: Select[Any]) -> list[np.ndarray]:
-        """Run `stmt` and return its result as one array per column.
+    def _columns(self, stmt: Select[Any]) -> list[pa.Array]:
+        """Run `stmt` and return its result as one Arrow array per column.
 
         A SQLite file is read by the ADBC driver straight into Arrow; any other
-        database row by row through its DBAPI driver (object arrays). The values
-        are the same either way: numbers (NULL as None or NaN), text, and
-        timestamps as the driver gives them (naive UTC text on SQLite).
+        database row by row through its DBAPI driver. Timestamps come as the
+        driver gives them: naive UTC text from SQLite, aware datetimes from
+        PostgreSQL.
         """
         path = _sqlite_file(self.engine)
         if path is None:
@@ -695,9 +703,7 @@ class Store:
                 # more than reading them.
                 rows = result.cursor.fetchall()
                 result.close()
-            width = len(stmt.selected_columns)
-            return [np.fromiter(map(itemgetter(j), rows), dtype=object, count=len(rows))
-                    for j in range(width)]
+            return [pa.array([r[j] for r in rows]) for j in range(len(stmt.selected_columns))]
         sql = str(stmt.compile(self.engine, compile_kwargs={"literal_binds": True}))
         with adbc_sqlite.connect(path) as conn, conn.cursor() as cur:
             # The driver types a column from its first batch: one batch for every row,
@@ -706,7 +712,7 @@ class Store:
             cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**31 - 2)})
             cur.execute(sql)
             table = cur.fetch_arrow_table()
-        return [c.to_numpy() for c in table.columns]
+        return [c.combine_chunks() for c in table.columns]
 
     # --- pain -----------------------------------------------------------------------------
 
@@ -867,7 +873,7 @@ def _override(orm: OrmSession, who: AthleteInfo, rule: str, key: str) -> RuleOve
 
 
 def _raw(column: ColumnElement[object]) -> ColumnElement[object]:
-    """Select a timestamp column without per-row conversion (see `Store.sessions_frame`)."""
+    """Select a timestamp column as the driver gives it (see `Store._columns`)."""
     if isinstance(column.type, UTCDateTime):
         return type_coerce(column, String).label(column.key)
     return column
@@ -881,13 +887,21 @@ def _sqlite_file(engine: Engine) -> str | None:
     return None if url.query.get("uri") else url.database
 
 
-def _positions(ids: Sequence[int], column: np.ndarray) -> np.ndarray:
-    """Return the position in `ids` of each id of `column` (-1 for NULL: None or NaN)."""
-    present = pd.notna(column)
-    at = np.full(len(column), -1, dtype=np.intp)
-    at[present] = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(
-        column[present].astype(np.int64))
-    return at
+def _integers(values: pa.Array) -> np.ndarray:
+    """Return integer values as int64 (NULL: -1; ids are positive)."""
+    return pc.fill_null(values.cast(pa.int64()), -1).to_numpy()
+
+
+def _positions(ids: Sequence[int], values: pa.Array) -> np.ndarray:
+    """Return the position in `ids` of each id of `values` (-1 for NULL)."""
+    return pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(_integers(values))
+
+
+def _timestamps(values: pa.Array) -> pd.arrays.DatetimeArray:
+    """Return UTC-aware microsecond timestamps from naive UTC text or aware datetimes."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        values = values.cast(pa.timestamp("us"))  # ISO 8601, naive: UTC
+    return values.cast(pa.timestamp("us", tz="UTC")).to_pandas().array
 
 
 def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArray:
@@ -903,21 +917,20 @@ def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArr
     return typed.take((np.cumsum(occurs) - 1)[at + 1])
 
 
-def _typed(values: np.ndarray, column: ColumnElement[object]) -> np.ndarray | ExtensionArray:
-    """Return a session column's driver values typed as the DataFrame constructor types them.
+def _typed(values: pa.Array, column: ColumnElement[object],
+           order: np.ndarray) -> np.ndarray | ExtensionArray:
+    """Return a session column's values in `order`, typed as the DataFrame constructor types them.
 
-    Timestamps, booleans, floats (NaN for NULL) and text.
+    Booleans, floats (NaN for NULL) and text; a column NULL throughout may come as
+    any Arrow type.
     """
     kind = column.type
-    if isinstance(kind, UTCDateTime):
-        # naive UTC text (SQLite) or aware datetimes (PostgreSQL): one vectorised conversion
-        return pd.to_datetime(values, utc=True, format="ISO8601").array
     if isinstance(kind, Boolean):
-        return values.astype(bool)
+        return values.cast(pa.bool_()).to_numpy(zero_copy_only=False)[order]
     if isinstance(kind, Float):
-        return values.astype(np.float64)  # None: NaN
-    at, names = pd.factorize(values)
-    return _named(at, list(names))
+        return values.cast(pa.float64()).to_numpy(zero_copy_only=False)[order]
+    codes = values.dictionary_encode()
+    return _named(_integers(codes.indices)[order], codes.dictionary.to_pylist())
 
 
 def _check_not_future(s: Session, now: datetime, zone: ZoneInfo) -> None:
