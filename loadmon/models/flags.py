@@ -63,7 +63,7 @@ from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice, repeat
+from itertools import islice, repeat, starmap
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,31 @@ _DAY = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class FlagKind:
+    """What the flags of one rule evaluation share: the rule's message and evidence.
+
+    Attributes
+    ----------
+    template : str
+        The rule's message, with ``{placeholders}``.
+    field_names : tuple of str
+        The placeholders each flag measures (`Flag.measured`, in this order).
+    defaults : Mapping[str, Any]
+        The rule's values (thresholds, windows), for the other placeholders.
+    evidence : str
+        The evidence with its strength in parentheses.
+    unit : str
+        Unit of the flags' `value` and `threshold` (``%``, ``km``, ``/10``, ...).
+    """
+
+    template: str
+    field_names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    evidence: str
+    unit: str
+
+
+@dataclass(slots=True)
 class Flag:
     """One flag: what was measured, against what, and why it matters.
 
@@ -122,22 +147,17 @@ class Flag:
         What was measured, in `unit`.
     threshold : float or None
         What it was compared with, in `unit`.
-    template : str
-        The rule's message, with ``{placeholders}``.
-    fields : Mapping[str, Any]
-        The values of the placeholders this flag measured.
-    defaults : Mapping[str, Any]
-        The rule's values (thresholds, windows), for the other placeholders.
-    evidence : str
-        The evidence with its strength in parentheses.
-    unit : str
-        Unit of `value` and `threshold` (``%``, ``km``, ``/10``, ``per week``, ``days``).
+    measured : tuple
+        The values of the placeholders this flag measured (`kind.field_names`).
+    kind : FlagKind
+        What every flag of this rule evaluation shares.
 
     Notes
     -----
-    `message` is written from `template` and `fields` when it is read: a log
-    of years raises thousands of flags, and most are filtered out (``--since``)
-    before anyone reads them.
+    `message` is written from the template and `fields` when it is read: a log
+    of years raises tens of thousands of flags, and most are filtered out
+    (``--since``) before anyone reads them. Hence also the shared `kind`: a flag
+    is built in one call with a few values of its own.
     """
 
     athlete: str
@@ -146,16 +166,28 @@ class Flag:
     date: date
     value: float | None
     threshold: float | None
-    template: str = field(repr=False)
-    fields: Mapping[str, Any] = field(repr=False)
-    defaults: Mapping[str, Any] = field(repr=False)
-    evidence: str
-    unit: str = ""
+    measured: tuple[Any, ...] = field(repr=False)
+    kind: FlagKind = field(repr=False)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The placeholders this flag measured, by name."""
+        return dict(zip(self.kind.field_names, self.measured, strict=True))
+
+    @property
+    def evidence(self) -> str:
+        """The evidence with its strength in parentheses."""
+        return self.kind.evidence
+
+    @property
+    def unit(self) -> str:
+        """Unit of `value` and `threshold`."""
+        return self.kind.unit
 
     @property
     def message(self) -> str:
         """What a runner reads: the rule's message with this flag's values."""
-        return self.template.format_map(ChainMap(self.fields, self.defaults))
+        return self.kind.template.format_map(ChainMap(self.fields, self.kind.defaults))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the flag as JSON-ready data with exactly the `FLAG_KEYS`.
@@ -424,14 +456,11 @@ def _flags(rule: Rule, athlete: Any, day: Any, severity: Any, value: Any, thresh
 
     names = column(athlete, str)
     days = np.asarray(dates, dtype="datetime64[D]").tolist()
-    rows = zip(*[column(x) for x in fields.values()], strict=True) if fields else repeat(())
-    values = list(map(dict, map(zip, repeat(list(fields)), islice(rows, n))))
-    template, defaults, evidence = rule[message_key], rule.values, rule.evidence_text()
-    return [
-        Flag(a, rule.id, sev, d, v, t, template, f, defaults, evidence, unit)
-        for a, d, sev, v, t, f in zip(names, days, column(severity), column(value, float),
-                                      column(threshold, float), values, strict=True)
-    ]
+    measured = zip(*[column(x) for x in fields.values()], strict=True) if fields else repeat(())
+    kind = FlagKind(rule[message_key], tuple(fields), rule.values, rule.evidence_text(), unit)
+    return list(starmap(Flag, zip(names, repeat(rule.id, n), column(severity), days,
+                                  column(value, float), column(threshold, float),
+                                  islice(measured, n), repeat(kind, n), strict=True)))
 
 
 def _in_window(frame: pd.DataFrame, days: int) -> pd.Series:
