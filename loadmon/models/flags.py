@@ -57,10 +57,12 @@ Decisions on the single-run spike rule:
 
 from __future__ import annotations
 
+import gc
 import heapq
 import re
 from collections import ChainMap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice, repeat, starmap
@@ -458,9 +460,27 @@ def _flags(rule: Rule, athlete: Any, day: Any, severity: Any, value: Any, thresh
     days = np.asarray(dates, dtype="datetime64[D]").tolist()
     measured = zip(*[column(x) for x in fields.values()], strict=True) if fields else repeat(())
     kind = FlagKind(rule[message_key], tuple(fields), rule.values, rule.evidence_text(), unit)
-    return list(starmap(Flag, zip(names, repeat(rule.id, n), column(severity), days,
-                                  column(value, float), column(threshold, float),
-                                  islice(measured, n), repeat(kind, n), strict=True)))
+    with _gc_paused():
+        return list(starmap(Flag, zip(names, repeat(rule.id, n), column(severity), days,
+                                      column(value, float), column(threshold, float),
+                                      islice(measured, n), repeat(kind, n), strict=True)))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many acyclic objects are made.
+
+    Tens of thousands of new flags would otherwise set off full collections, each
+    walking every object of the process (pandas, SQLAlchemy, ...) for no garbage:
+    a flag holds no reference cycle.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _in_window(frame: pd.DataFrame, days: int) -> pd.Series:
