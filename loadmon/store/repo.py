@@ -712,7 +712,8 @@ class Store:
             cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**31 - 2)})
             cur.execute(sql)
             table = cur.fetch_arrow_table()
-        return [c.combine_chunks() for c in table.columns]
+        # one batch: its arrays as they are (combining copies them)
+        return [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
 
     # --- pain -----------------------------------------------------------------------------
 
