@@ -47,6 +47,7 @@ from loadmon.models.log import (
     local_dates,
     per_row,
     prepare_log,
+    rows_where,
     weekday,
 )
 from loadmon.models.rules import RuleSet, default_rules_text, parse_session_load
@@ -168,7 +169,7 @@ def daily_load(
     if until is not None:
         # the sessions' own athlete column: categories (a prepared log) look up fastest
         keep &= load["day"] <= end_of(sessions["athlete"], until.astype("datetime64[ns]"))
-    load, athlete = load[keep], sessions["athlete"][keep]
+    load, athlete = rows_where(load, keep), rows_where(sessions["athlete"], keep)
     if load.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in DAILY_LOAD_COLUMNS})
     grid, row = day_grid(athlete, load["day"], until)

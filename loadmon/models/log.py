@@ -29,12 +29,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from loadmon.models.rules import Rule
+
+#: A frame or a series: what `rows_where` selects from.
+Rows = TypeVar("Rows", pd.DataFrame, pd.Series)
 
 #: Columns of `PreparedLog.sessions` (besides any passed through).
 PREPARED_COLUMNS: tuple[str, ...] = (
@@ -189,13 +192,33 @@ def prepare_log(
     until = _until(sess, pn, shoes_in, as_of)
     sess["end"] = end_of(sess["athlete"], until)
     pn["end"] = end_of(pn["athlete"], until)
-    sess = sess[sess["day"] <= sess["end"]]
-    pn = pn[pn["date_local"] <= pn["end"]]
+    sess = rows_where(sess, sess["day"] <= sess["end"])
+    pn = rows_where(pn, pn["date_local"] <= pn["end"])
     excluded = _implausible(sess, check)
     if not excluded.empty:
         sess = sess.drop(index=excluded.index)
     return PreparedLog(sess, pn, shoes_in, until,
                        excluded.reset_index(drop=True)[list(EXCLUDED_COLUMNS)])
+
+
+def rows_where(frame: Rows, mask: pd.Series) -> Rows:
+    """Return the rows of `frame` where `mask` holds: `frame` itself when it holds on all.
+
+    Usually nothing is left out, and selecting every row would copy every column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or pandas.Series
+        The rows.
+    mask : pandas.Series
+        Booleans aligned with `frame`.
+
+    Returns
+    -------
+    pandas.DataFrame or pandas.Series
+        The rows kept.
+    """
+    return frame if mask.all() else frame[mask]
 
 
 def end_of(athlete: pd.Series, until: pd.Series) -> pd.Series:
