@@ -15,6 +15,8 @@ from loadmon.store.errors import StoreError
 ENV_DB = "LOADMON_DB"
 ENV_DATA_DIR = "LOADMON_DATA_DIR"
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: How long a SQLite connection waits for another one's lock before it fails (ms).
+BUSY_TIMEOUT_MS = 10_000
 
 
 def data_dir() -> Path:
@@ -61,7 +63,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: no fsync per commit, still consistent
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 

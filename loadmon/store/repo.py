@@ -7,11 +7,15 @@ request or nothing.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +42,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from loadmon.store.engine import create_store_engine
+from loadmon.store.engine import BUSY_TIMEOUT_MS, create_store_engine
 from loadmon.store.errors import Conflict, NotFound, StoreError
 from loadmon.store.schema import (
     Athlete,
@@ -72,6 +76,8 @@ MODEL_COLUMNS: tuple[str, ...] = (
 
 #: The ADBC SQLite driver's statement option: rows per Arrow batch.
 ADBC_BATCH_ROWS = StatementOptions.BATCH_ROWS.value
+#: A SQLite file's sessions are read in this many ranges of ids at once (threads).
+READ_PARTS = max(1, min(4, os.cpu_count() or 1))
 
 #: Heights (cm) an athlete may have.
 HEIGHT_RANGE_CM = (50.0, 260.0)
@@ -686,13 +692,14 @@ class Store:
                           else _typed(typed[key], getattr(TrainingSession, key), order))
         return pd.DataFrame(frame)
 
-    def _columns(self, stmt: Select[Any]) -> list[pa.Array]:
-        """Run `stmt` and return its result as one Arrow array per column.
+    def _columns(self, stmt: Select[Any]) -> list[pa.Array | pa.ChunkedArray]:
+        """Run `stmt` (sessions) and return its result as one Arrow array per column.
 
-        A SQLite file is read by the ADBC driver straight into Arrow; any other
-        database row by row through its DBAPI driver. Timestamps come as the
-        driver gives them: naive UTC text from SQLite, aware datetimes from
-        PostgreSQL.
+        A SQLite file is read by the ADBC driver straight into Arrow, in
+        `READ_PARTS` ranges of session ids at once (the driver releases the
+        GIL, SQLite serves concurrent readers); any other database row by row
+        through its DBAPI driver. Timestamps come as the driver gives them:
+        naive UTC text from SQLite, aware datetimes from PostgreSQL.
         """
         path = _sqlite_file(self.engine)
         if path is None:
@@ -704,16 +711,18 @@ class Store:
                 rows = result.cursor.fetchall()
                 result.close()
             return [pa.array([r[j] for r in rows]) for j in range(len(stmt.selected_columns))]
-        sql = str(stmt.compile(self.engine, compile_kwargs={"literal_binds": True}))
-        with adbc_sqlite.connect(path) as conn, conn.cursor() as cur:
-            # The driver types a column from its first batch: one batch for every row,
-            # or a column NULL in the first 1,024 rows (the default) and set later fails.
-            # (2**31 - 2 is the largest it accepts).
-            cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**31 - 2)})
-            cur.execute(sql)
-            table = cur.fetch_arrow_table()
-        # one batch: its arrays as they are (combining copies them)
-        return [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(select(func.min(TrainingSession.id),
+                                         func.max(TrainingSession.id))).one()
+        if lo is None:
+            parts = [stmt]
+        else:
+            cuts = np.linspace(lo, hi + 1, READ_PARTS + 1).round().astype(np.int64).tolist()
+            parts = [stmt.where(TrainingSession.id >= a, TrainingSession.id < b)
+                     for a, b in itertools.pairwise(cuts) if b > a]
+        with ThreadPoolExecutor(len(parts)) as pool:
+            tables = list(pool.map(partial(_adbc_read, path, self.engine), parts))
+        return [_concat([t.column(k) for t in tables]) for k in range(tables[0].num_columns)]
 
     # --- pain -----------------------------------------------------------------------------
 
@@ -880,6 +889,33 @@ def _raw(column: ColumnElement[object]) -> ColumnElement[object]:
     return column
 
 
+def _adbc_read(path: str, engine: Engine, stmt: Select[Any]) -> pa.Table:
+    """Read `stmt` from the SQLite file `path` with the ADBC driver (its own connection)."""
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with adbc_sqlite.connect(path) as conn, conn.cursor() as cur:
+        # wait, as the store's own connections do, while another opens the file's log
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.fetchall()
+        # The driver types a column from its first batch: one batch for every row,
+        # or a column NULL in the first 1,024 rows (the default) and set later fails.
+        # (2**31 - 2 is the largest it accepts).
+        cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**31 - 2)})
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+
+
+def _concat(parts: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    """Join one column read in parts (without copying).
+
+    The driver types a part's column from its values: a part where the column
+    is NULL throughout takes the type of the parts that hold values.
+    """
+    held = [p.type for p in parts if p.null_count < len(p)]
+    kind = held[0] if held else parts[0].type
+    return pa.chunked_array([c.cast(kind) if p.type != kind else c
+                             for p in parts for c in p.chunks], type=kind)
+
+
 def _sqlite_file(engine: Engine) -> str | None:
     """Return the path of `engine`'s SQLite database file (None: not a SQLite file)."""
     url = engine.url
@@ -888,17 +924,17 @@ def _sqlite_file(engine: Engine) -> str | None:
     return None if url.query.get("uri") else url.database
 
 
-def _integers(values: pa.Array) -> np.ndarray:
+def _integers(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Return integer values as int64 (NULL: -1; ids are positive)."""
     return pc.fill_null(values.cast(pa.int64()), -1).to_numpy()
 
 
-def _positions(ids: Sequence[int], values: pa.Array) -> np.ndarray:
+def _positions(ids: Sequence[int], values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Return the position in `ids` of each id of `values` (-1 for NULL)."""
     return pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(_integers(values))
 
 
-def _timestamps(values: pa.Array) -> pd.arrays.DatetimeArray:
+def _timestamps(values: pa.Array | pa.ChunkedArray) -> pd.arrays.DatetimeArray:
     """Return UTC-aware microsecond timestamps from naive UTC text or aware datetimes."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         values = values.cast(pa.timestamp("us"))  # ISO 8601, naive: UTC
@@ -918,7 +954,7 @@ def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArr
     return typed.take((np.cumsum(occurs) - 1)[at + 1])
 
 
-def _typed(values: pa.Array, column: ColumnElement[object],
+def _typed(values: pa.Array | pa.ChunkedArray, column: ColumnElement[object],
            order: np.ndarray) -> np.ndarray | ExtensionArray:
     """Return a session column's values in `order`, typed as the DataFrame constructor types them.
 
@@ -930,6 +966,8 @@ def _typed(values: pa.Array, column: ColumnElement[object],
         return values.cast(pa.bool_()).to_numpy(zero_copy_only=False)[order]
     if isinstance(kind, Float):
         return values.cast(pa.float64()).to_numpy(zero_copy_only=False)[order]
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()  # one dictionary for every part
     codes = values.dictionary_encode()
     return _named(_integers(codes.indices)[order], codes.dictionary.to_pylist())
 
