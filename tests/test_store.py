@@ -128,6 +128,9 @@ def test_columns_null_in_the_first_thousand_rows_are_read(store: Store) -> None:
     assert frame["cadence_spm"].iloc[1100:].tolist() == [172.0, 170.0, 171.0]
     assert frame["stance_time_ms"].dtype == "float64"  # NULL throughout: NaN
     assert frame["stance_time_ms"].isna().all()
+    assert frame["kind"].dtype == "category"  # text: codes into sorted names
+    assert frame["kind"].cat.categories.tolist() == ["run", "strength"]
+    assert frame["notes"].isna().all() and frame["notes"].dtype == "category"
 
 
 def test_sessions_frame_is_in_athlete_name_then_start_order(store: Store) -> None:

@@ -644,7 +644,9 @@ class Store:
         -------
         pandas.DataFrame
             Columns ``athlete``, ``tz``, ``shoe`` and the `Session` fields, in
-            athlete and start order; ``start_utc`` is a UTC-aware datetime column.
+            athlete and start order; ``start_utc`` is a UTC-aware datetime column,
+            text columns are categoricals (sorted categories), numbers float
+            (NaN for none).
         """
         fields = list(SESSION_COLUMNS if columns is None else columns)
         unknown = sorted(set(fields) - set(SESSION_COLUMNS))
@@ -941,17 +943,16 @@ def _timestamps(values: pa.Array | pa.ChunkedArray) -> pd.arrays.DatetimeArray:
     return values.cast(pa.timestamp("us", tz="UTC")).to_pandas().array
 
 
-def _named(at: np.ndarray, names: Sequence[object]) -> np.ndarray | ExtensionArray:
-    """Return ``names[at]`` (-1: missing), typed as the DataFrame constructor types text.
+def _named(at: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """Return ``names[at]`` (-1: missing) as a categorical, its categories in sorted order.
 
-    Typing the names that occur, and a missing one, then taking them gives the column
-    that typing one name per row would (the missing name keeps a missing value's
-    type: None, or NaN in a string column), for the cost of a few names.
+    Text columns repeat a few values (athletes, shoes, kinds, surfaces): codes
+    into the distinct names cost no string per row, and sorted categories make
+    the column the same whatever order the rows were read in.
     """
-    occurs = np.bincount(at + 1, minlength=len(names) + 1) > 0
-    occurs[0] = True
-    typed = pd.Series(np.array([None, *names], dtype=object)[occurs]).array
-    return typed.take((np.cumsum(occurs) - 1)[at + 1])
+    categories, code = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    codes = np.append(code, -1)[at]  # -1: the appended missing one
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _typed(values: pa.Array | pa.ChunkedArray, column: ColumnElement[object],
@@ -968,7 +969,8 @@ def _typed(values: pa.Array | pa.ChunkedArray, column: ColumnElement[object],
         return values.cast(pa.float64()).to_numpy(zero_copy_only=False)[order]
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()  # one dictionary for every part
-    codes = values.dictionary_encode()
+    # text NULL throughout comes as another type (int64 from ADBC, null from Python values)
+    codes = values.cast(pa.string()).dictionary_encode()
     return _named(_integers(codes.indices)[order], codes.dictionary.to_pylist())
 
 
