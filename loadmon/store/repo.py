@@ -26,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from adbc_driver_manager import Error as AdbcError
 from adbc_driver_sqlite import StatementOptions
-from pandas.api.extensions import ExtensionArray
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -956,11 +955,11 @@ def _named(at: np.ndarray, names: Sequence[str]) -> pd.Categorical:
 
 
 def _typed(values: pa.Array | pa.ChunkedArray, column: ColumnElement[object],
-           order: np.ndarray) -> np.ndarray | ExtensionArray:
-    """Return a session column's values in `order`, typed as the DataFrame constructor types them.
+           order: np.ndarray) -> np.ndarray | pd.Categorical:
+    """Return a session column's values in `order`, typed for the frame.
 
-    Booleans, floats (NaN for NULL) and text; a column NULL throughout may come as
-    any Arrow type.
+    Booleans, floats (NaN for NULL) and text as a categorical (`_named`); a column
+    NULL throughout may come as any Arrow type.
     """
     kind = column.type
     if isinstance(kind, Boolean):
