@@ -149,6 +149,7 @@ def test_sessions_frame_is_in_athlete_name_then_start_order(store: Store) -> Non
     only = store.sessions_frame(["Zed"], columns=["distance_m"])
     assert list(only.columns) == ["athlete", "tz", "shoe", "distance_m"]
     assert only["distance_m"].tolist() == [6000.0, 5000.0]
+    assert only["athlete"].cat.categories.tolist() == ["Zed"]  # no other athlete listed
 
 
 def test_sessions_frame_is_the_same_on_sqlite_and_postgresql(tmp_path) -> None:

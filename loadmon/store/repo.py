@@ -946,12 +946,15 @@ def _named(at: np.ndarray, names: Sequence[str]) -> pd.Categorical:
     """Return ``names[at]`` (-1: missing) as a categorical, its categories in sorted order.
 
     Text columns repeat a few values (athletes, shoes, kinds, surfaces): codes
-    into the distinct names cost no string per row, and sorted categories make
-    the column the same whatever order the rows were read in.
+    into the distinct names cost no string per row, and sorted categories (the
+    names that occur) make the column the same whatever order the rows were read in.
     """
     categories, code = np.unique(np.asarray(names, dtype=object), return_inverse=True)
     codes = np.append(code, -1)[at]  # -1: the appended missing one
-    return pd.Categorical.from_codes(codes, categories=categories)
+    # only the names that occur (an athlete's frame lists no other athlete)
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    renumber = np.append(np.cumsum(used) - 1, -1)
+    return pd.Categorical.from_codes(renumber[codes], categories=categories[used])
 
 
 def _typed(values: pa.Array | pa.ChunkedArray, column: ColumnElement[object],
