@@ -30,7 +30,10 @@ across calls and every decision looks at a fixed window of samples:
    scores reject ringing and small bumps; with a foot gyroscope a contact
    must end a swing (the pitch rate crosses from swing to stance), and a
    weaker candidate still counts when it does (soft last steps before
-   stopping, impacts blurred by a low rate).
+   stopping, impacts blurred by a low rate); without one, a regular gait
+   vouches instead: a candidate where the next contact of a steady stride is
+   due counts under the threshold (trunk, wrist, phones) or despite a ringing
+   landing read as a push-off (a foot or ankle sensor, when strong).
 
 Latency: an initial contact is known ``latency_s`` after it happened: at most
 0.5 s of stream time for every placement at 40 Hz and above (0.56 s for a foot
@@ -252,6 +255,19 @@ RUN_REFRACTORY = 0.6
 #: (from, to) before the onset.
 SOFT_SWING_FRACTION = 0.5
 SWING_PEAK_S = (0.5, 0.05)
+#: A regular gait (`ContactDetector._continues_stride`): when each of the last
+#: `STRIDE_COUNT` intervals between contacts lies within `STRIDE_REGULAR` of their median,
+#: a candidate within `STRIDE_TOLERANCE` of that interval after the last contact is the
+#: next contact even when its score is under the relative threshold (a running hip sensor
+#: sees one side's steps much weaker now and then), and a candidate a foot sensor reads as
+#: a push-off is a contact when its score also reaches `STRIDE_SCORE_FRACTION` of the
+#: recent contacts' (the foot rings after a hard landing now and then, which the
+#: quiet-after test misreads). A push-off comes a stance after its contact, a third to
+#: two thirds of a stride, never a whole one.
+STRIDE_COUNT = 4
+STRIDE_REGULAR = 0.25
+STRIDE_TOLERANCE = 0.15
+STRIDE_SCORE_FRACTION = 0.5
 
 
 def profile_for(placement: str, fs_hz: float) -> Profile:
@@ -590,6 +606,7 @@ class ContactDetector:
         self._next = 0
         self._last_ic: int | None = None
         self._scores: list[float] = []
+        self._strides: list[int] = []  # intervals between the recent contacts, samples
         self._swings: list[float] = []  # swing peak rates of the recent contacts (gyroscope)
         self._open: list[tuple[int, Contact]] = []  # contacts awaiting their push-off
 
@@ -724,6 +741,18 @@ class ContactDetector:
             self._swings
         )
 
+    def _continues_stride(self, j: int) -> bool:
+        """Whether onset `j` falls where the next contact of a regular gait is due.
+
+        Not for contacts read from a foot gyroscope, whose swings decide instead.
+        """
+        if self._reads_pitch or self._last_ic is None or len(self._strides) < STRIDE_COUNT:
+            return False
+        stride = statistics.median(self._strides)
+        if any(abs(s - stride) > STRIDE_REGULAR * stride for s in self._strides):
+            return False
+        return abs(j - self._last_ic - stride) <= STRIDE_TOLERANCE * stride
+
     def _pitch_minimum(self, j: int, pitch: np.ndarray) -> int:
         """Refine an initial contact to the pitch angular-velocity minimum after the swing.
 
@@ -828,7 +857,10 @@ class ContactDetector:
             if self._open and i > self._open[0][0] + expiry:
                 out.extend(c for _, c in self._open)
                 self._open.clear()
-            if not initial:
+            # statistics.median: the same value as numpy's for a handful of floats, 20x faster
+            ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
+            strided = self._continues_stride(j)
+            if not initial and not (strided and score >= STRIDE_SCORE_FRACTION * ref):
                 # a push-off: it ends the stance of the open contact, if plausible
                 if self._open:
                     j0, c = self._open[0]
@@ -836,9 +868,11 @@ class ContactDetector:
                         out.append(replace(c, contact_ms=1000.0 * (j - j0) / self.fs))
                         self._open.clear()
                 continue
-            # statistics.median: the same value as numpy's for a handful of floats, 20x faster
-            ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
-            if score < self.p.relative_threshold * ref and not self._is_soft_contact(j, score, ref):
+            if (
+                score < self.p.relative_threshold * ref
+                and not (strided and self.p.classify_s is None)
+                and not self._is_soft_contact(j, score, ref)
+            ):
                 continue
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
                 continue
@@ -856,6 +890,9 @@ class ContactDetector:
             if j != onset:
                 impact, clipped = (v.item() for v in self._impacts(np.array([j])))
                 shift_s = 0.0
+            if self._last_ic is not None:
+                self._strides.append(j - self._last_ic)
+                del self._strides[:-STRIDE_COUNT]
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
