@@ -859,8 +859,10 @@ class ContactDetector:
                 self._open.clear()
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
             ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
-            strided = self._continues_stride(j)
-            if not initial and not (strided and score >= STRIDE_SCORE_FRACTION * ref):
+            # (the stride is asked only of the candidates the other tests would drop)
+            if not initial and not (
+                score >= STRIDE_SCORE_FRACTION * ref and self._continues_stride(j)
+            ):
                 # a push-off: it ends the stance of the open contact, if plausible
                 if self._open:
                     j0, c = self._open[0]
@@ -870,8 +872,8 @@ class ContactDetector:
                 continue
             if (
                 score < self.p.relative_threshold * ref
-                and not (strided and self.p.classify_s is None)
                 and not self._is_soft_contact(j, score, ref)
+                and not (self.p.classify_s is None and self._continues_stride(j))
             ):
                 continue
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
