@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from loadmon.distance import StepLength
-    from loadmon.signal import Contact
+    from loadmon.signal import GaitEvent
     from loadmon.signal.types import GaitSummary, Recording
     from loadmon.store import AddOutcome, AthleteInfo, Store
 
@@ -70,8 +70,8 @@ LIVE_SLICE_S = 0.1
 DetectFn = Callable[["Recording"], "pd.DataFrame"]
 SummarizeFn = Callable[["pd.DataFrame", "Recording"], "GaitSummary"]
 #: Called after each piece of a stream with the time since its first sample (s), the
-#: time on the file's clock (s) and the contacts that piece completed.
-UpdateFn = Callable[[float, float, Sequence["Contact"]], None]
+#: time on the file's clock (s) and the contacts and toe-offs that piece decided.
+UpdateFn = Callable[[float, float, Sequence["GaitEvent"]], None]
 
 
 class SampleSink(Protocol):
@@ -277,7 +277,7 @@ def replay(
     on_update : callable, optional
         Called after each piece fed to the detector with the time since the
         first sample (s), the time on the file's clock (s) and the contacts
-        that piece completed (streamed replays only).
+        and toe-offs that piece decided (streamed replays only).
     pacer : Pacer, optional
         Feed the detector at real time x speed (a live replay; streams).
     detect : callable, optional
@@ -431,7 +431,7 @@ def _replay_stream(
         sink.start(rate, has_gyro, **_sink_meta(placement, info, start_utc, meta.side))
     step = pacer.slice_samples(rate) if pacer is not None else None
     t0 = float(head[0].t_s[0])
-    found: list[Contact] = []
+    found: list[GaitEvent] = []
     gaps = _Gaps()
     n = 0
     t_last = t0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,15 @@ from loadmon.cli import cli
 from loadmon.cli import replay as replay_mod
 from loadmon.cli.live import LiveLine, LiveState, LiveStats, format_live
 from loadmon.replay import Pacer
+from loadmon.signal import Contact, ToeOff
 from tests.test_io_exporters import FIXTURES
 
 GENERIC = FIXTURES / "generic_epoch_ms.csv"  # 6.58 s of a foot pod, 100 Hz
 
 
-@dataclass
-class C:
+def C(t_s: float, impact_g: float = float("nan")) -> Contact:
     """A contact as the detector reports it."""
-
-    t_s: float
-    impact_g: float = float("nan")
-    contact_ms: float = float("nan")
+    return Contact(t_s, "left", impact_g, False)
 
 
 class FakeClock:
@@ -50,13 +46,17 @@ class FakeClock:
 
 def test_live_stats_steps_cadence_impact_contact() -> None:
     stats = LiveStats(single_foot=True, window_s=10.0)
-    contacts = [C(0.7 * k, impact_g=5.0 + k, contact_ms=200.0 + k) for k in range(10)]
-    state = stats.update(6.5, 6.5, contacts[:8])
-    assert state.steps == 16  # one foot's contacts count twice
+    contacts = [C(0.7 * k, impact_g=5.0 + k) for k in range(10)]
+    # a contact's time comes with its toe-off, after the contact itself
+    events = [e for c in contacts[:8] for e in (c, ToeOff(c, 200.0 + 10 * c.t_s))]
+    state = stats.update(6.5, 6.5, events[:-1])
+    assert state.steps == 16  # one foot's contacts count twice; toe-offs are not steps
     assert state.cadence_spm == pytest.approx(2 * 60 / 0.7)
-    assert (state.impact_g, state.contact_ms) == (12.0, 207.0)
-    state = stats.update(7.0, 7.0, [C(7.0, impact_g=9.5)])  # no contact time yet: keep the last
-    assert (state.steps, state.impact_g, state.contact_ms) == (18, 9.5, 207.0)
+    assert (state.impact_g, state.contact_ms) == (12.0, pytest.approx(242.0))
+    state = stats.update(7.0, 7.0, [events[-1], C(7.0, impact_g=9.5)])
+    assert (state.steps, state.impact_g, state.contact_ms) == (18, 9.5, pytest.approx(249.0))
+    state = stats.update(7.5, 7.5, [])  # no contact time yet for the last contact: keep it
+    assert state.contact_ms == pytest.approx(249.0)
     stopped = stats.update(30.0, 30.0, [])  # nothing in the last 10 s
     assert stopped.cadence_spm is None and stopped.steps == 18
     both_feet = LiveStats(single_foot=False).update(2.0, 2.0, [C(0.0), C(0.4), C(0.8)])

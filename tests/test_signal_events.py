@@ -70,14 +70,14 @@ def test_trunk_contacts_of_a_subject_with_unlike_left_and_right_steps(trial: str
     assert f1_after_offset(straight(found), straight(truth)) >= 0.85
 
 
-def _running_intervals(found: np.ndarray, hip: np.ndarray) -> np.ndarray:
-    """Intervals between `found` contacts where the hip steps at a running rate from 2 s before
-    to 2 s after (at least one step per 0.45 s on average)."""
+def running_intervals(found: np.ndarray, hip: np.ndarray) -> np.ndarray:
+    """Which intervals between `found` contacts lie where the hip steps at a running rate from
+    2 s before to 2 s after (at least one step per 0.45 s on average); a boolean mask."""
     keep = []
     for t0, t1 in itertools.pairwise(found):
         near = hip[(hip > t0 - 2.0) & (hip < t1 + 2.0)]
         keep.append(len(near) >= (t1 - t0 + 4.0) / 0.45)
-    return np.diff(found)[np.array(keep)]
+    return np.array(keep, dtype=bool)
 
 
 @pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"{RECORDINGS} is absent (a user's clone)")
@@ -93,7 +93,7 @@ def test_steady_running_loses_no_stride_at_the_ankle_and_no_step_at_the_hip() ->
         rec = Recording(x["t_s"].to_numpy(), acc_g, 100.0, placement, side="left")
         found[placement] = detect_contacts(rec)["t_s"].to_numpy()
     for placement, contacts in found.items():
-        intervals = _running_intervals(contacts, found["hip"])
+        intervals = np.diff(contacts)[running_intervals(contacts, found["hip"])]
         assert len(intervals) > 500
         # a lost contact leaves an interval of two strides (steps); an extra one, a short one
         lost = np.count_nonzero(intervals > 1.3 * np.median(intervals))

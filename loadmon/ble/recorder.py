@@ -38,7 +38,7 @@ from loadmon.ble.rawlog import (
     json_record,
     read_log,
 )
-from loadmon.signal import Contact, ContactDetector, Recording, contacts_frame, summarize
+from loadmon.signal import ContactDetector, GaitEvent, Recording, contacts_frame, summarize
 from loadmon.signal.types import GaitSummary
 
 #: Channel kinds: what a channel's notifications are.
@@ -213,14 +213,14 @@ class StreamDecoder:
         self._rsc: list[tuple[Any, ...]] = []
         self._hr: list[tuple[float, int, tuple[float, ...]]] = []
         self._acc: dict[int, _AccStream] = {}
-        self._contacts: list[Contact] = []
+        self._contacts: list[GaitEvent] = []
         self._open_gaps: dict[Any, int] = {}
         #: Latest values for a live line.
         self.last_bpm: int | None = None
         self.last_speed_mps: float | None = None
         self.pmd_status: dict[int, str] = {}
 
-    def feed(self, rec: Record) -> list[Contact]:
+    def feed(self, rec: Record) -> list[GaitEvent]:
         """Take one record; return the contacts it completed.
 
         Parameters
@@ -230,8 +230,8 @@ class StreamDecoder:
 
         Returns
         -------
-        list of Contact
-            Contacts completed by it.
+        list of Contact or ToeOff
+            Contacts and toe-offs decided by it.
         """
         run = self.run
         if rec.kind == META:
@@ -279,7 +279,7 @@ class StreamDecoder:
             if s.detector is None:
                 s.detector = ContactDetector(self.placement, s.rate_hz, range_g=s.range_g)
 
-    def _notify(self, rec: Record) -> list[Contact]:
+    def _notify(self, rec: Record) -> list[GaitEvent]:
         ch = self.run.channels.get(rec.channel)
         if ch is None:
             raise c.ParseError(f"notification on unknown channel {rec.channel}")
@@ -301,7 +301,7 @@ class StreamDecoder:
             c.decode_sc_response(rec.data)
         return []
 
-    def _acc_frame(self, rec: Record) -> list[Contact]:
+    def _acc_frame(self, rec: Record) -> list[GaitEvent]:
         s = self._acc[rec.channel]
         frame = c.decode_pmd_frame(rec.data)
         mg = c.decode_acc_mg(frame, s.factor)
@@ -431,7 +431,7 @@ class Recorder:
         self._write(json_record(META, self.t0, 0, head))
         self.writer.flush()  # the file is a recording from its first moment
 
-    def _write(self, rec: Record) -> list[Contact]:
+    def _write(self, rec: Record) -> list[GaitEvent]:
         self.writer.append(rec)
         return self.decoder.feed(rec)
 
@@ -493,15 +493,15 @@ class Recorder:
         """
         self._queue.append((EVENT, self.clock(), channel, _json({"event": name, **fields})))
 
-    def drain(self) -> list[Contact]:
-        """Write and decode everything queued; return the contacts it completed.
+    def drain(self) -> list[GaitEvent]:
+        """Write and decode everything queued; return the contacts and toe-offs it decided.
 
         Returns
         -------
-        list of Contact
-            New contacts.
+        list of Contact or ToeOff
+            New contacts, and toe-offs giving earlier contacts' contact time.
         """
-        found: list[Contact] = []
+        found: list[GaitEvent] = []
         while self._queue:
             kind, t, ch, data = self._queue.popleft()
             found += self._write(Record(kind, t, ch, data))

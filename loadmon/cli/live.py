@@ -14,7 +14,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import TextIO
+
+from loadmon.signal import GaitEvent, ToeOff
 
 #: Contacts of the last this many seconds give the current cadence.
 CADENCE_WINDOW_S = 10.0
@@ -22,14 +24,6 @@ CADENCE_WINDOW_S = 10.0
 PLAIN_EVERY_S = 10.0
 #: Terminal output: at most one redraw per this many seconds of wall-clock time.
 REDRAW_EVERY_S = 0.1
-
-
-class ContactLike(Protocol):
-    """What the live line reads of a contact (`loadmon.signal.Contact`)."""
-
-    t_s: float
-    impact_g: float
-    contact_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +72,8 @@ class LiveStats:
         self._impact: float | None = None
         self._contact_ms: float | None = None
 
-    def update(self, elapsed_s: float, now_s: float, contacts: Sequence[ContactLike]) -> LiveState:
-        """Take the contacts found since the last call; return the figures now.
+    def update(self, elapsed_s: float, now_s: float, contacts: Sequence[GaitEvent]) -> LiveState:
+        """Take the contacts and toe-offs found since the last call; return the figures now.
 
         Parameters
         ----------
@@ -87,8 +81,8 @@ class LiveStats:
             Stream time since the start, s.
         now_s : float
             Stream time on the contacts' clock, s.
-        contacts : sequence of Contact
-            New contacts, in time order.
+        contacts : sequence of Contact or ToeOff
+            New contacts, and toe-offs giving the contact time of earlier ones.
 
         Returns
         -------
@@ -96,12 +90,13 @@ class LiveStats:
             The figures to show.
         """
         for c in contacts:
+            if isinstance(c, ToeOff):
+                self._contact_ms = float(c.contact_ms)
+                continue
             self.contacts += 1
             self._recent.append(float(c.t_s))
             if _known(c.impact_g):
                 self._impact = float(c.impact_g)
-            if _known(c.contact_ms):
-                self._contact_ms = float(c.contact_ms)
         while self._recent and self._recent[0] < now_s - self.window_s:
             self._recent.popleft()
         cadence = None

@@ -23,8 +23,9 @@ across calls and every decision looks at a fixed window of samples:
    peak's sub-sample position: the vertex of a parabola through three
    samples); for foot-mounted sensors a candidate is an initial
    contact when the foot is much quieter after it than before it (swing ends
-   in stance), otherwise it is a push-off (terminal contact), which gives the
-   contact time of the preceding initial contact;
+   in stance), otherwise it is a push-off and not a contact. Candidates are
+   decided in the order of their onsets, each once the windows it reads have
+   arrived;
 6. **accept**: a refractory interval (while running, a fraction of the
    tracked step period) and a threshold relative to the recent accepted
    scores reject ringing and small bumps; with a foot gyroscope a contact
@@ -33,17 +34,25 @@ across calls and every decision looks at a fixed window of samples:
    stopping, impacts blurred by a low rate); without one, a regular gait
    vouches instead: a candidate where the next contact of a steady stride is
    due counts under the threshold (trunk, wrist, phones) or despite a ringing
-   landing read as a push-off (a foot or ankle sensor, when strong).
+   landing read as a push-off (a foot or ankle sensor, when strong);
+7. **toe-off** (foot and ankle): the stance of each contact ends at the pitch
+   rate's minimum before the next swing with a gyroscope (Falbriard et al.
+   2018), else at the push-off's peak resultant acceleration; it is reported
+   as a `ToeOff` once found, apart from its `Contact`.
 
-Latency: an initial contact is known ``latency_s`` after it happened: at most
-0.5 s of stream time for every placement at 40 Hz and above (0.56 s for a foot
-sensor below 40 Hz, read by its stride rhythm); its contact time, where the
-placement gives one, follows at the next push-off. Memory is bounded by a
-buffer of about two seconds of samples, whatever the stream's duration.
+Latency: a contact is reported at most ``latency_s`` of stream time after it
+happened: at most 0.5 s for every placement at 40 Hz and above (0.52 s for a
+foot sensor below 40 Hz, read by its stride rhythm), plus, for an irregularly
+sampled stream, the wait for the sample after a grid point. Its contact time
+comes with the toe-off, which a walking stance (0.6-0.8 s) brings after the
+contact: with a gyroscope once the next swing has started, without one at the
+end of a search over 80 % of the stride. Memory is bounded by a buffer of
+about two seconds of samples, whatever the stream's duration.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -255,6 +264,10 @@ RUN_REFRACTORY = 0.6
 #: (from, to) before the onset.
 SOFT_SWING_FRACTION = 0.5
 SWING_PEAK_S = (0.5, 0.05)
+#: The pitch minimum that times a contact is searched from this long before the
+#: acceleration onset (further back it would be known later than `MAX_LATENCY_S`; 1 % of the
+#: DEV recordings' minima lie earlier, by at most 0.12 s).
+PITCH_LEAD_S = 0.06
 #: A regular gait (`ContactDetector._continues_stride`): when each of the last
 #: `STRIDE_COUNT` intervals between contacts lies within `STRIDE_REGULAR` of their median,
 #: a candidate within `STRIDE_TOLERANCE` of that interval after the last contact is the
@@ -268,6 +281,18 @@ STRIDE_COUNT = 4
 STRIDE_REGULAR = 0.25
 STRIDE_TOLERANCE = 0.15
 STRIDE_SCORE_FRACTION = 0.5
+#: Toe-off (placements with `Profile.classify_s`), searched from ``stance_s[0]`` after the
+#: initial contact. With a gyroscope it is the minimum of the pitch angular velocity
+#: before the next swing (Falbriard et al. 2018: 4 ms precision against force plates), the
+#: swing starting where the pitch rate reaches `SWING_START_FRACTION` of the peak of the
+#: swing before the contact, within ``stance_s[1]``. Without one it is the peak resultant
+#: acceleration of the push-off, searched over `TOE_OFF_STRIDE_FRACTION` (from, to) of the
+#: recent stride (stance is ~60 % of a walking stride, ~40 % of a running one; the landing's
+#: ringing comes before, the next landing after the whole stride), when it stands
+#: `PUSH_OFF_MIN_G` above the window's median (the last step into standing has no push-off).
+SWING_START_FRACTION = 0.5
+TOE_OFF_STRIDE_FRACTION = (0.2, 0.8)
+PUSH_OFF_MIN_G = 0.5
 
 
 def profile_for(placement: str, fs_hz: float) -> Profile:
@@ -293,13 +318,53 @@ def profile_for(placement: str, fs_hz: float) -> Profile:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """One detected foot contact (see `loadmon.signal.types.CONTACT_COLUMNS`)."""
+    """One detected initial contact (see `loadmon.signal.types.CONTACT_COLUMNS`).
+
+    Its contact time comes later, in a `ToeOff`: a walking stance outlasts the
+    detector's latency.
+    """
 
     t_s: float
     side: str | None
     impact_g: float
     clipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToeOff:
+    """The end of the stance of a contact reported earlier.
+
+    Attributes
+    ----------
+    contact : Contact
+        The initial contact whose stance ends here.
+    contact_ms : float
+        Ground contact time, initial contact to toe-off, ms.
+    """
+
+    contact: Contact
     contact_ms: float
+
+    @property
+    def t_s(self) -> float:
+        """Time of the toe-off, s (on the contacts' clock)."""
+        return self.contact.t_s + self.contact_ms / 1000.0
+
+
+#: What `ContactDetector.push` and `ContactDetector.finish` return, in the order found.
+GaitEvent = Contact | ToeOff
+
+
+@dataclass(frozen=True, slots=True)
+class _Stance:
+    """An initial contact awaiting its toe-off (see `ContactDetector._toe_off`)."""
+
+    ic: int  # sample index of the initial contact
+    contact: Contact
+    start: int  # first and last sample of the toe-off search
+    end: int
+    axis: np.ndarray | None  # signed pitch axis (gyroscope), else None
+    swing_start: float  # pitch rate at which the next swing has started, deg/s
 
 
 def _sos(kind: str, hz: float | Sequence[float], fs: float, order: int = 2) -> np.ndarray:
@@ -572,8 +637,13 @@ class ContactDetector:
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
         self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
         cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
-        reach = self._ref[1] + max(cls_max, self._imp[1], self._gref[1])
-        self._ahead = max(self._cw, reach) + 1
+        # a candidate is known once the score's window around it has arrived, with its onset
+        self._ahead = max(self._cw, self._ref[1]) + 1
+        # an onset is decided once every window it reads has arrived and no later candidate
+        # can still have an earlier onset: contacts are decided in time order
+        self._decide = max(
+            cls_max, self._imp[1], self._gref[1] + self._imp[1], self._ahead - self._ref[0]
+        )
         self._behind = (
             self._cw
             + max(-self._ref[0], 0)
@@ -581,16 +651,19 @@ class ContactDetector:
             + 1
         )
         self._min_gap = w(p.min_interval_s)
+        self._stance = (w(p.stance_s[0]), w(p.stance_s[1]))
         # a contact reported at t is decided when the stream reaches this far past t (a
-        # peak's sub-sample time may be half a sample earlier); notifications are batched
-        # only within the slack below MAX_LATENCY_S
-        base = self._ahead / fs + max(self.delay_s, self._delay_run_s) - p.event_offset_s
+        # peak's sub-sample time may be half a sample earlier, a pitch minimum `_lead`
+        # samples); notifications are batched only within the slack below MAX_LATENCY_S
+        self._lead = w(PITCH_LEAD_S) if self._reads_pitch else 0
+        base = (self._decide + self._lead) / fs + max(self.delay_s, self._delay_run_s)
+        base -= p.event_offset_s
         if p.refine_s is None:
             base += 0.5 / fs
         slack = math.floor((MAX_LATENCY_S - base) * fs + 1e-9)
         self._batch = max(1, min(round(BATCH_S * fs), slack + 1))
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending_n = 0
+        self._done_s: float | None = None  # stream time up to which samples were processed
         self.latency_s = base + (self._batch - 1) / fs
         # grid buffers (global index of element 0 is self._base)
         self._base = 0
@@ -604,11 +677,12 @@ class ContactDetector:
         self._gcov = np.empty((0, 6))
         self._period = np.empty(0)  # step period while running (cadence tracker), else 0
         self._next = 0
+        self._queue: list[tuple[int, int]] = []  # (onset, candidate) awaiting decision
         self._last_ic: int | None = None
         self._scores: list[float] = []
         self._strides: list[int] = []  # intervals between the recent contacts, samples
         self._swings: list[float] = []  # swing peak rates of the recent contacts (gyroscope)
-        self._open: list[tuple[int, Contact]] = []  # contacts awaiting their push-off
+        self._open: list[_Stance] = []  # initial contacts awaiting their toe-off
 
     # -- stages -------------------------------------------------------------------------
 
@@ -644,7 +718,12 @@ class ContactDetector:
         if self._cadence is not None:
             new["_period"] = period
         # keep what undecided samples may still look back at
-        keep = min(len(self._t), max(0, self._next - self._behind - self._base))
+        oldest = self._next - self._behind
+        if self._queue:  # what the undecided onsets read
+            oldest = min(oldest, self._queue[0][0] - self._ref[1] - self._behind)
+        if self._open:  # and what an open stance's toe-off search still reads
+            oldest = min(oldest, self._open[0].start)
+        keep = min(len(self._t), max(0, oldest - self._base))
         for name, values in new.items():
             setattr(self, name, np.concatenate((getattr(self, name)[keep:], values)))
         if r is x:
@@ -715,16 +794,45 @@ class ContactDetector:
         shift, _, is_max = _vertex(seg[:, 0], seg[:, 1], seg[:, 2])
         return np.where(valid.all(axis=1) & is_max, np.clip(shift, -0.5, 0.5), 0.0)
 
-    def _pitch(self, j: int) -> np.ndarray:
-        """Pitch rate in the gyroscope window of onset `j`, signed so the swing is positive."""
+    def _pitch_axis(self, j: int) -> np.ndarray | None:
+        """Return the pitch axis at onset `j`, signed so that the swing before it is positive.
+
+        None when the late swing before `j` is not in the buffer.
+        """
         c = self._gcov[j - self._base]
         cov = np.array([[c[0], c[3], c[4]], [c[3], c[1], c[5]], [c[4], c[5], c[2]]])
         axis = np.linalg.eigh(cov)[1][:, -1]
-        pitch = self._window(self._gyro, j + self._gref[0], j + self._gref[1] + 1) @ axis
         swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
         if len(swing) == 0:
-            return pitch[:0]
-        return -pitch if swing.mean() < 0 else pitch
+            return None
+        return -axis if swing.mean() < 0 else axis
+
+    def _pitch(self, j: int, axis: np.ndarray | None) -> np.ndarray:
+        """Pitch rate in the gyroscope window of onset `j` (empty without an axis)."""
+        pitch = self._window(self._gyro, j + self._gref[0], j + self._gref[1] + 1)
+        return pitch[:0, 0] if axis is None else pitch @ axis
+
+    def _toe_off(self, foot: _Stance, final: bool) -> tuple[bool, int | None]:
+        """Look for the toe-off of an open stance.
+
+        Returns whether it is decided, and its sample index (None when the
+        stance has no clear end: the stream stopped, or no swing followed).
+        The same for any chunking: the search window is fixed at the initial
+        contact and the swing's start is the first sample to reach its rate.
+        """
+        a = foot.start
+        if foot.axis is not None:
+            pitch = self._window(self._gyro, a, foot.end + 1) @ foot.axis
+            up = np.flatnonzero(pitch >= foot.swing_start)
+            if len(up):
+                return True, a + int(np.argmin(pitch[: up[0]])) if up[0] > 0 else None
+            return final or self._n > foot.end, None
+        if self._n <= foot.end:
+            return final, None
+        m = self._window(self._m, a, foot.end + 1)
+        k = int(np.argmax(m))
+        # a push-off stands out of the stance; the last step into standing has no clear one
+        return True, a + k if m[k] - np.median(m) >= PUSH_OFF_MIN_G else None
 
     def _swing_peak(self, j: int) -> float:
         """Peak angular rate of the swing before onset `j`."""
@@ -759,20 +867,22 @@ class ContactDetector:
         `pitch` is ``_pitch(j)``; the window's first clear minimum after the
         pitch rate crosses zero (the swing ends), else the window's minimum.
         """
-        a = j + self._gref[0]
+        a = max(j + self._gref[0], 0)
         if len(pitch) == 0:
             return j
         # the first clear minimum after the swing ends (pitch rate crossing zero); ringing
-        # later in loading response can dip deeper
+        # later in loading response can dip deeper. Not before `PITCH_LEAD_S`: the
+        # contact would be known later than the latency.
+        first = max(0, j - self._lead - a)
         crossing = _swing_ends(pitch)
-        start = int(crossing[0]) + 1 if len(crossing) else 0
+        start = max(int(crossing[0]) + 1 if len(crossing) else 0, first)
         after = pitch[start:]
         if len(after) >= 3:
             inner = after[1:-1]
             is_min = (inner <= after[:-2]) & (inner <= after[2:]) & (inner < 0.3 * after.min())
             if is_min.any():
-                return max(a, 0) + start + 1 + int(np.argmax(is_min))
-        return max(a, 0) + int(np.argmin(pitch))
+                return a + start + 1 + int(np.argmax(is_min))
+        return a + first + int(np.argmin(pitch[first:]))
 
     def _initial(self, idx: np.ndarray) -> np.ndarray:
         """Whether each onset (sample indices) is an initial contact, not a push-off.
@@ -831,17 +941,20 @@ class ContactDetector:
             delay = self._delay_run_s
         return float(self._t[j - self._base]) - delay + self.p.event_offset_s
 
-    def _process(self, final: bool) -> list[Contact]:
-        out: list[Contact] = []
-        stance = (round(self.p.stance_s[0] * self.fs), round(self.p.stance_s[1] * self.fs))
-        # an open contact whose push-off can no longer come is emitted without contact time
-        expiry = stance[1] - self._ref[0]
+    def _process(self, final: bool) -> list[GaitEvent]:
+        out: list[GaitEvent] = []
         cands = self._candidates(final)
+        if len(cands):
+            for i, o in zip(cands.tolist(), self._refine(cands).tolist(), strict=True):
+                bisect.insort(self._queue, (o, i))
+        k = 0
+        while k < len(self._queue) and (final or self._queue[k][0] + self._decide < self._n):
+            k += 1
         batch: Iterable[tuple[int, float, int, float, bool, float, bool]] = ()
-        if len(cands):  # (most small batches of a live stream hold none)
-            # what each candidate's onset is, at once; a contact moved by the gyroscope
-            # gets its own impact
-            onsets = self._refine(cands)
+        if k:  # (most small batches of a live stream decide none)
+            # what each onset is, at once; a contact moved by the gyroscope gets its own impact
+            onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
+            del self._queue[:k]
             impacts, clips = self._impacts(onsets)
             batch = zip(
                 cands.tolist(),
@@ -853,22 +966,14 @@ class ContactDetector:
                 clips.tolist(),
                 strict=True,
             )
-        for i, score, j, shift_s, initial, impact, clipped in batch:
-            if self._open and i > self._open[0][0] + expiry:
-                out.extend(c for _, c in self._open)
-                self._open.clear()
+        for _, score, j, shift_s, initial, impact, clipped in batch:
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
             ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
-            # (the stride is asked only of the candidates the other tests would drop)
+            # a push-off (the foot busier after it than before) is not a contact; the
+            # stride is asked only of the candidates the other tests would drop
             if not initial and not (
                 score >= STRIDE_SCORE_FRACTION * ref and self._continues_stride(j)
             ):
-                # a push-off: it ends the stance of the open contact, if plausible
-                if self._open:
-                    j0, c = self._open[0]
-                    if stance[0] <= j - j0 <= stance[1]:
-                        out.append(replace(c, contact_ms=1000.0 * (j - j0) / self.fs))
-                        self._open.clear()
                 continue
             if (
                 score < self.p.relative_threshold * ref
@@ -879,8 +984,10 @@ class ContactDetector:
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
                 continue
             onset = j
+            axis = None
             if self._reads_pitch:
-                pitch = self._pitch(j)
+                axis = self._pitch_axis(j)
+                pitch = self._pitch(j, axis)
                 if len(pitch) and not len(_swing_ends(pitch)):
                     # a jolt during a swing (a scuff, a shuffle before the landing) is not
                     # a contact: the landing that ends the swing may still follow
@@ -898,25 +1005,49 @@ class ContactDetector:
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
-            contact = Contact(self._time(j) + shift_s, self.side, impact, clipped, float("nan"))
-            if self._open:  # no push-off came in time
-                out.extend(c for _, c in self._open)
-                self._open.clear()
-            if self.p.classify_s is None:
-                out.append(contact)
-            else:
-                self._open.append((j, contact))
-        if self._open and (final or self._next > self._open[0][0] + expiry):
-            out.extend(c for _, c in self._open)
-            self._open.clear()
+            contact = Contact(self._time(j) + shift_s, self.side, impact, clipped)
+            out.append(contact)
+            if self.p.classify_s is not None:
+                self._open_stance(j, contact, onset, axis)
+        while self._open:
+            decided, tc = self._toe_off(self._open[0], final)
+            if not decided:
+                break
+            foot = self._open.pop(0)
+            if tc is not None:
+                out.append(ToeOff(foot.contact, 1000.0 * (tc - foot.ic) / self.fs))
         return out
+
+    def _open_stance(self, j: int, contact: Contact, onset: int, axis: np.ndarray | None) -> None:
+        """Start the toe-off search of the initial contact at `j` (see `_toe_off`).
+
+        Without a gyroscope the search needs the recent stride: the first
+        contacts of a walk get no contact time.
+        """
+        if axis is not None:
+            swing = self._window(self._gyro, onset - self._swp[0], onset) @ axis
+            peak = float(swing.max()) if len(swing) else 0.0
+            if peak <= 0:
+                return
+            self._open.append(
+                _Stance(
+                    j, contact, j + self._stance[0], j + self._stance[1], axis,
+                    SWING_START_FRACTION * peak,
+                )
+            )
+        elif not self._reads_pitch and self._strides:
+            stride = statistics.median(self._strides)
+            a = max(self._stance[0], round(TOE_OFF_STRIDE_FRACTION[0] * stride))
+            b = min(self._stance[1], round(TOE_OFF_STRIDE_FRACTION[1] * stride))
+            if b > a:
+                self._open.append(_Stance(j, contact, j + a, j + b, None, 0.0))
 
     # -- public -------------------------------------------------------------------------
 
     def push(
         self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None
-    ) -> list[Contact]:
-        """Feed a chunk of samples; return the contacts completed by it.
+    ) -> list[GaitEvent]:
+        """Feed a chunk of samples; return the contacts and toe-offs it decides.
 
         Parameters
         ----------
@@ -929,8 +1060,11 @@ class ContactDetector:
 
         Returns
         -------
-        list of Contact
-            Contacts completed by this chunk, in time order.
+        list of Contact or ToeOff
+            Each `Contact` is known at most `latency_s` after it happened; the
+            `ToeOff` ending its stance, where the placement gives one, follows
+            once the next swing has started (a walking stance lasts longer than
+            the latency). `contacts_frame` joins them.
         """
         t = np.asarray(t_s, dtype=np.float64).reshape(-1)
         cols = [np.asarray(acc_g, dtype=np.float64).reshape(-1, 3)]
@@ -939,9 +1073,18 @@ class ContactDetector:
                 raise ValueError("this detector was created with has_gyro=True: pass gyro_dps")
             cols.append(np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3))
         self._pending.append((t, np.hstack(cols)))
-        self._pending_n += len(t)
-        if self._pending_n < self._batch:  # small notifications are processed together
+        if len(t) == 0:
             return []
+        # small notifications are processed together, up to `_batch` samples of stream time
+        # (counted in time: an irregular stream's samples may come sparser than the grid)
+        last = float(t[-1])
+        if math.isfinite(last):
+            if self._done_s is None:
+                first = float(t[0]) if math.isfinite(t[0]) else last
+                self._done_s = first - 1.0 / self.fs
+            if last - self._done_s < (self._batch - 0.5) / self.fs:
+                return []
+            self._done_s = last
         return self._run(final=False)
 
     @property
@@ -949,16 +1092,15 @@ class ContactDetector:
         """Gaps in the stream (over four sample periods) bridged by interpolation so far."""
         return self._resample.gaps
 
-    def finish(self) -> list[Contact]:
-        """End the stream: decide the last samples and return the remaining contacts."""
+    def finish(self) -> list[GaitEvent]:
+        """End the stream: decide the last samples; return the remaining contacts and toe-offs."""
         return self._run(final=True)
 
-    def _run(self, final: bool) -> list[Contact]:
+    def _run(self, final: bool) -> list[GaitEvent]:
         if self._pending:
             t = np.concatenate([p[0] for p in self._pending])
             x = np.vstack([p[1] for p in self._pending])
             self._pending.clear()
-            self._pending_n = 0
             ok = finite_rows(t, x)
             # keep only strictly increasing timestamps (after the last one seen)
             last = self._resample.last_t
@@ -975,15 +1117,31 @@ class ContactDetector:
         return self._process(final=final)
 
 
-def contacts_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
-    """Return contacts as a DataFrame with `CONTACT_COLUMNS`, one row a contact."""
+def contacts_frame(events: Sequence[GaitEvent]) -> pd.DataFrame:
+    """Return detected contacts as a DataFrame with `CONTACT_COLUMNS`, one row a contact.
+
+    Parameters
+    ----------
+    events : sequence of Contact or ToeOff
+        What `ContactDetector.push` and `ContactDetector.finish` returned; a
+        `ToeOff` gives the ``contact_ms`` of its contact (NaN without one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contacts in the order given.
+    """
+    contacts = [e for e in events if isinstance(e, Contact)]
+    stance = {e.contact: e.contact_ms for e in events if isinstance(e, ToeOff)}
     return pd.DataFrame(
         {
             "t_s": np.array([c.t_s for c in contacts], dtype=np.float64),
             "side": pd.Series([c.side for c in contacts], dtype=object),
             "impact_g": np.array([c.impact_g for c in contacts], dtype=np.float64),
             "clipped": np.array([c.clipped for c in contacts], dtype=bool),
-            "contact_ms": np.array([c.contact_ms for c in contacts], dtype=np.float64),
+            "contact_ms": np.array(
+                [stance.get(c, math.nan) for c in contacts], dtype=np.float64
+            ),
         },
         columns=list(CONTACT_COLUMNS),
     )
@@ -1014,7 +1172,7 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     )
     # Fed in blocks: the contacts are the same for any chunking, and memory stays bounded.
     block = max(1, round(OFFLINE_BLOCK_S * rec.fs_hz))
-    found: list[Contact] = []
+    found: list[GaitEvent] = []
     for i in range(0, len(rec.t_s), block):
         gyro = None if rec.gyro_dps is None else rec.gyro_dps[i : i + block]
         found += det.push(rec.t_s[i : i + block], rec.acc_g[i : i + block], gyro)
