@@ -187,7 +187,8 @@ class Score(_Rates):
     cadence_spm: float | None = None
     det_times: list[float] = field(default_factory=list)  # kept for the adeptdata comparison
     impact_rel_err: list[float] = field(default_factory=list)  # synthetic: matched, unclipped
-    contact_ms_err: list[float] = field(default_factory=list)  # synthetic: matched
+    contact_ms_err: list[float] = field(default_factory=list)  # matched, with a contact time
+    stances: int = 0               # real: matched contacts whose toe-off is labelled
     seconds: float = 0.0           # detector + summary time
     duration_s: float = 0.0
     error: str = ""
@@ -210,7 +211,7 @@ class Score(_Rates):
 
 def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, *,
                     steps: int | None = None, cadence_spm: float | None = None,
-                    rid: str | None = None) -> Score:
+                    rid: str | None = None, contact_ms: np.ndarray | None = None) -> Score:
     """Score one real recording's detected initial contacts like eval_contacts.py.
 
     Parameters
@@ -223,8 +224,12 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
         Its events.csv (``t_s, kind, side``), None where absent.
     steps, cadence_spm : optional
         The detector's summary (both feet), for step counts and cadence.
+    contact_ms : array, optional
+        The detected contact times, ms, one per `det_t`: a single-foot
+        sensor's are scored against the labelled toe-offs (``tc``).
     """
-    det = np.sort(np.asarray(det_t, float))
+    order = np.argsort(np.asarray(det_t, float), kind="stable")
+    det = np.asarray(det_t, float)[order]
     s = Score(rid or meta.get("id", "?"), meta["source"], meta["placement"], group(meta), "none",
               activity=meta.get("activity", ""), steps=steps, cadence_spm=cadence_spm,
               duration_s=float(meta.get("duration_s") or 0.0))
@@ -261,12 +266,38 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
         s.n_gt += len(gt)
         s.diffs.extend(diffs.tolist())
         s.offsets.append(off)
+    if contact_ms is not None and sides == [None] and (events["kind"] == "tc").any():
+        tc = events.loc[(events["kind"] == "tc") & (events["side"] == meta.get("side")), "t_s"]
+        stance_errors(s, det - off, np.asarray(contact_ms, float)[order], ev["t_s"].to_numpy(float),
+                      tc.to_numpy(float), wins)
     if len(sides) == 1:
         s.n_det = int(np.sum(in_windows(det - off, wins)))
     else:  # a phone step belongs to one side: false positives are detections matched to neither
         s.n_det = int(np.sum(in_windows(det, wins)))
     s.fp = max(0, s.n_det - s.tp)
     return s
+
+
+def stance_errors(s: Score, det: np.ndarray, contact_ms: np.ndarray, ic: np.ndarray,
+                  tc: np.ndarray, wins: list[list[float]]) -> None:
+    """Score contact times against labelled stances (one foot's ``ic`` to its next ``tc``).
+
+    A detection (offset removed, sorted) matches the labelled contact nearest to
+    it within `TOL_IMU_S`; the stance counts when its toe-off comes before the
+    foot's next contact. Fills ``s.stances`` and ``s.contact_ms_err``.
+    """
+    ic, tc = np.sort(ic[in_windows(ic, wins)]), np.sort(tc)
+    if not len(det) or not len(ic):
+        return
+    for k, g in enumerate(ic):
+        j = int(np.argmin(np.abs(det - g)))
+        after = tc[tc > g]
+        nxt = ic[k + 1] if k + 1 < len(ic) else np.inf
+        if abs(det[j] - g) > TOL_IMU_S or not len(after) or after[0] > nxt:
+            continue
+        s.stances += 1
+        if np.isfinite(contact_ms[j]):
+            s.contact_ms_err.append(float(contact_ms[j] - 1000.0 * (after[0] - g)))
 
 
 def score_synthetic(contacts: pd.DataFrame, truth: pd.DataFrame, *, rid: str, placement: str,
@@ -344,6 +375,7 @@ class Totals(_Rates):
     coverage_count_errs: list[float] = field(default_factory=list)
     impact_rel_err: list[float] = field(default_factory=list)
     contact_ms_err: list[float] = field(default_factory=list)
+    stances: int = 0
 
     def add(self, s: Score) -> None:
         self.n += 1
@@ -354,6 +386,7 @@ class Totals(_Rates):
         self.offsets += s.offsets
         self.impact_rel_err += s.impact_rel_err
         self.contact_ms_err += s.contact_ms_err
+        self.stances += s.stances
         if s.count_err is not None:
             self.count_errs.append(s.count_err)
         if s.coverage_count_err is not None:
@@ -411,7 +444,8 @@ def run_real(args: tuple[str, str, str, str]) -> Score:
         summ = _resolve(summarizer)(contacts, rec)
         dt = time.perf_counter() - t0
         s = score_recording(contacts["t_s"].to_numpy(float), meta, events, steps=summ.steps,
-                            cadence_spm=summ.cadence_spm, rid=rid)
+                            cadence_spm=summ.cadence_spm, rid=rid,
+                            contact_ms=contacts["contact_ms"].to_numpy(float))
         s.seconds = dt
         return s
     except Exception as e:  # a failed recording is reported, not fatal
@@ -553,7 +587,12 @@ def _line(name: str, t: Totals, width: int = 22) -> str:
     extra = ""
     if t.impact_rel_err:
         extra += f"  impact err {100 * np.median(np.abs(t.impact_rel_err)):4.1f}%"
-    if t.contact_ms_err:
+    if t.stances:  # real toe-off labels: how many stances got a time, signed error and spread
+        e = np.asarray(t.contact_ms_err, float)
+        extra += (f"  contact time {len(e)}/{t.stances}"
+                  + (f" err {np.median(e):+3.0f} ms, 90% within {np.percentile(np.abs(e), 90):3.0f}"
+                     " ms" if len(e) else ""))
+    elif t.contact_ms_err:
         extra += f"  contact err {np.median(np.abs(t.contact_ms_err)):3.0f} ms"
     return (f"  {name:<{width}} n {t.n:3d}  gt {t.tp + t.fn:5d}  P {t.precision:.3f}  "
             f"R {t.recall:.3f}  F1 {t.f1:.3f}  offset {off} ms  |dt| {dt} ms  count err {cc} "
