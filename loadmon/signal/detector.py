@@ -289,7 +289,7 @@ STRIDE_SCORE_FRACTION = 0.5
 #: acceleration of the push-off, searched over `TOE_OFF_STRIDE_FRACTION` (from, to) of the
 #: recent stride (stance is ~60 % of a walking stride, ~40 % of a running one; the landing's
 #: ringing comes before, the next landing after the whole stride), when it stands
-#: `PUSH_OFF_MIN_G` above the window's median (the last step into standing has no push-off).
+#: `PUSH_OFF_MIN_G` above the window's middle value (a last step into standing has no push-off).
 SWING_START_FRACTION = 0.5
 TOE_OFF_STRIDE_FRACTION = (0.2, 0.8)
 PUSH_OFF_MIN_G = 0.5
@@ -830,9 +830,10 @@ class ContactDetector:
         if self._n <= foot.end:
             return final, None
         m = self._window(self._m, a, foot.end + 1)
-        k = int(np.argmax(m))
+        k = int(m.argmax())
         # a push-off stands out of the stance; the last step into standing has no clear one
-        return True, a + k if m[k] - np.median(m) >= PUSH_OFF_MIN_G else None
+        middle = float(np.partition(m, len(m) // 2)[len(m) // 2])
+        return True, a + k if m[k] - middle >= PUSH_OFF_MIN_G else None
 
     def _swing_peak(self, j: int) -> float:
         """Peak angular rate of the swing before onset `j`."""
