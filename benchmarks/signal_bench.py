@@ -15,12 +15,13 @@ Prints
    at 1 h, 3 h and 6 h (tracemalloc makes a push ~6x slower, so this stream
    uses bigger chunks than the timed ones; the 1 h timed streams report their
    change of resident memory instead, which would show a per-push leak);
-4. the documented latency (`ContactDetector.latency_s`) of every placement.
+4. the documented latency (`ContactDetector.latency_s`) of every placement, and the
+   longest wait for a contact measured in 10 ms notifications.
 
 All times are CPU times (`time.process_time`), so other processes on a shared
 machine disturb them less than wall-clock times. Signals come from
 `loadmon.signal.synthetic.synthesize` (running, 170 steps/min, noise, random
-orientation) when it imports, otherwise from a simple generator below.
+orientation).
 Streams are generated on the fly: a 2-minute block is repeated with shifted
 timestamps, so the stream itself is never held in memory. Usage::
 
@@ -50,14 +51,7 @@ from loadmon.signal import (
     Recording,
     detect_contacts,
 )
-
-try:
-    from loadmon.signal.synthetic import synthesize
-except Exception as exc:  # the generator is still being written: fall back to our own
-    synthesize = None
-    SYNTH_ERROR = f"{type(exc).__name__}: {exc}"
-else:
-    SYNTH_ERROR = ""
+from loadmon.signal.synthetic import synthesize
 
 CADENCE_SPM = 170.0
 BLOCK_S = 120.0  # length of the repeated block of an on-the-fly stream
@@ -69,46 +63,12 @@ ALIGN = 512  # block length multiple: every chunk size of the sweep divides it
 # --------------------------------------------------------------------------- signals
 
 
-def _simple_recording(placement: str, seconds: float, fs: float, gyro: bool,
-                      seed: int) -> tuple[Recording, int]:
-    """Running at ~170 spm: gravity, a bounce, impact transients, noise; random orientation."""
-    rng = np.random.default_rng(seed)
-    n = round(seconds * fs)
-    t = np.arange(n) / fs
-    single = placement in SINGLE_FOOT
-    step = 60.0 / CADENCE_SPM
-    period = 2 * step if single else step
-    events = np.arange(0.5, seconds - 0.5, period)
-    events += rng.normal(0.0, 0.01 * period, len(events))
-    vert = 1.0 + (0.3 if single else 0.8) * np.sin(2 * np.pi * t / step)
-    fwd = (2.0 if single else 0.3) * np.sin(2 * np.pi * t / (2 * step))
-    amp, decay, ring = (8.0, 0.015, 30.0) if single else (2.0, 0.03, 0.0)
-    length = round(0.15 * fs)
-    for ev in events:
-        i0 = int(np.ceil(ev * fs))
-        tau = t[i0:i0 + length] - ev
-        vert[i0:i0 + length] += (amp * rng.uniform(0.8, 1.2) * np.exp(-tau / decay)
-                                 * np.cos(2 * np.pi * ring * tau) * (1 - np.exp(-tau / 0.004)))
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-    acc = np.column_stack([0.1 * rng.standard_normal(n), fwd, vert]) @ q.T
-    acc += 0.01 * rng.standard_normal((n, 3))
-    gyr = None
-    if gyro:
-        pitch = 400.0 * np.sin(2 * np.pi * t / (2 * step))
-        gyr = np.column_stack([pitch, 20 * np.sin(2 * np.pi * t / step), np.zeros(n)]) @ q.T
-        gyr += rng.standard_normal((n, 3))
-    rec = Recording(t_s=t, acc_g=acc, fs_hz=fs, placement=placement, gyro_dps=gyr)
-    return rec, len(events)
-
-
 def make_recording(placement: str, seconds: float, fs: float, gyro: bool, seed: int = 1,
                    rest_s: float = 2.0) -> tuple[Recording, int]:
     """Return a running recording and its number of true contacts."""
-    if synthesize is not None:
-        rec, truth = synthesize(placement, "run", cadence_spm=CADENCE_SPM, duration_s=seconds,
-                                fs_hz=fs, gyro=gyro, seed=seed, rest_s=rest_s)
-        return rec, len(truth)
-    return _simple_recording(placement, seconds, fs, gyro, seed)
+    rec, truth = synthesize(placement, "run", cadence_spm=CADENCE_SPM, duration_s=seconds,
+                            fs_hz=fs, gyro=gyro, seed=seed, rest_s=rest_s)
+    return rec, len(truth)
 
 
 @dataclass
@@ -318,8 +278,6 @@ def latency() -> None:
         vals = [ContactDetector(p, fs).latency_s for fs in (25.0, 200.0, 1600.0)]
         flag = "" if max(vals) <= 0.5 else "  > 0.5 s"
         print(f"   {p:<14}{vals[0]:>8.3f}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
-    if synthesize is None:
-        return
     print("   measured at 200 Hz in 10 ms notifications (synthetic walk / run, 60 s; foot and "
           "ankle with a gyroscope): longest wait for a contact, and the documented bound "
           "(+ the longest sample interval of an irregular stream)")
@@ -352,9 +310,7 @@ def main() -> None:
     print(f"loadmon signal benchmark: python {platform.python_version()}, numpy {np.__version__}, "
           f"scipy {scipy.__version__}, {os.cpu_count()} CPUs, load avg "
           f"{os.getloadavg()[0]:.1f}; CPU times from time.process_time")
-    source = ("loadmon.signal.synthetic.synthesize" if synthesize is not None
-              else f"built-in simple generator (synthetic.py did not import: {SYNTH_ERROR})")
-    print(f"signal: {source}, running {CADENCE_SPM:.0f} steps/min")
+    print(f"signal: loadmon.signal.synthetic.synthesize, running {CADENCE_SPM:.0f} steps/min")
     for name, fn in (("offline", lambda: offline(hours, reps)),
                      ("online", lambda: online(hours, sweep_s)),
                      ("memory", lambda: memory(mem_hours, (mem_hours / 6, mem_hours / 2,
