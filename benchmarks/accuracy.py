@@ -411,21 +411,24 @@ def _resolve(path: str) -> Callable:
     return getattr(importlib.import_module(mod), name)
 
 
-def read_recording(folder: Path):
-    """Read one recording folder: (Recording, meta, events or None), with pandas directly."""
+def read_recording(folder: Path, gyro: bool = True):
+    """Read one recording folder: (Recording, meta, events or None), with pandas directly.
+
+    Without `gyro` the recording's gyroscope is left out (an accelerometer-only sensor).
+    """
     from loadmon.signal.types import Recording
 
     meta = json.loads((folder / "meta.json").read_text())
     x = pd.read_csv(folder / "samples.csv.gz", dtype=np.float64)
-    gyro = None
-    if {"gx_dps", "gy_dps", "gz_dps"} <= set(x.columns):
-        gyro = x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy()
+    rates = None
+    if gyro and {"gx_dps", "gy_dps", "gz_dps"} <= set(x.columns):
+        rates = x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy()
     rec = Recording(
         t_s=x["t_s"].to_numpy(),
         acc_g=x[["ax_g", "ay_g", "az_g"]].to_numpy(),
         fs_hz=float(meta["fs_hz"]),
         placement=placement_arg(meta),
-        gyro_dps=gyro,
+        gyro_dps=rates,
         device=meta["source"],
     )
     ev_path = folder / "events.csv"
@@ -433,12 +436,12 @@ def read_recording(folder: Path):
     return rec, meta, events
 
 
-def run_real(args: tuple[str, str, str, str]) -> Score:
+def run_real(args: tuple[str, str, str, str, bool]) -> Score:
     """Worker: detect and score one real recording."""
-    folder, detector, summarizer, rid = args
+    folder, detector, summarizer, rid, gyro = args
     meta = {}
     try:
-        rec, meta, events = read_recording(Path(folder))
+        rec, meta, events = read_recording(Path(folder), gyro)
         t0 = time.perf_counter()
         contacts = _resolve(detector)(rec)
         summ = _resolve(summarizer)(contacts, rec)
@@ -547,8 +550,11 @@ def select(rows: list[dict], placement: str | None, source: str | None) -> list[
 
 def run(data: Path = DATA, *, placement: str | None = None, source: str | None = None,
         workers: int = 2, detector: str = DETECTOR, summarizer: str = SUMMARIZER,
-        synthetic: bool = True) -> list[Score]:
-    """Score every selected real and synthetic recording with a process pool."""
+        synthetic: bool = True, gyro: bool = True) -> list[Score]:
+    """Score every selected real and synthetic recording with a process pool.
+
+    Without `gyro` the real recordings are read without their gyroscopes.
+    """
     rows = []
     if (data / "index.csv").exists():
         with open(data / "index.csv", newline="") as f:
@@ -558,7 +564,8 @@ def run(data: Path = DATA, *, placement: str | None = None, source: str | None =
     cases = []
     if synthetic and (source is None or "synthetic".startswith(source)):
         cases = [c for c in synthetic_cases() if placement_matches(placement, c.placement)]
-    tasks_real = [(str(data / "recordings" / r["id"]), detector, summarizer, r["id"]) for r in rows]
+    tasks_real = [(str(data / "recordings" / r["id"]), detector, summarizer, r["id"], gyro)
+                  for r in rows]
     tasks_syn = [(c, detector, summarizer) for c in cases]
     if workers <= 1:
         return [run_real(a) for a in tasks_real] + [run_synthetic(a) for a in tasks_syn]
@@ -713,10 +720,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default=DETECTOR, help="module:function (default %(default)s)")
     ap.add_argument("--summarizer", default=SUMMARIZER, help="module:function")
     ap.add_argument("--no-synthetic", action="store_true", help="skip the synthetic recordings")
+    ap.add_argument("--no-gyro", action="store_true",
+                    help="read the real recordings without their gyroscopes (accelerometer-only "
+                         "sensors)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     scores = run(a.data, placement=a.placement, source=a.source, workers=a.workers,
-                 detector=a.detector, summarizer=a.summarizer, synthetic=not a.no_synthetic)
+                 detector=a.detector, summarizer=a.summarizer, synthetic=not a.no_synthetic,
+                 gyro=not a.no_gyro)
     fails = report(scores, quiet=a.quiet)
     det_s = sum(s.seconds for s in scores)
     print(f"{len(scores)} recordings in {time.perf_counter() - t0:.1f} s "
