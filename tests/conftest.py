@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,29 @@ needs_shared = pytest.mark.skipif(
     not ACTIVITIES.is_dir(),
     reason=f"real data folder {SHARED_DATA} is absent (a user's clone); CI always has it",
 )
+
+
+def traced_in_child(setup: str, code: str) -> dict:
+    """Run `setup` then `code` in a fresh interpreter; return what `code` leaves in ``out``.
+
+    ``out`` is a dict `code` fills; ``out["peak"]`` is set to the peak of the
+    memory `code` allocated (bytes, tracemalloc; what `setup`, the imports,
+    holds is not counted). In CPython 3.11 ``tracemalloc.start()`` and
+    ``stop()`` race with native threads' raw allocations (gh-128679, fixed in
+    3.12.9 and 3.13.2), and a test session has such threads (pyarrow's pool, a
+    database driver's): a child traces from its start, before it has any, and
+    never stops.
+    """
+    script = (
+        f"import json, tracemalloc\ntracemalloc.start()\n{setup}\n"
+        "base = tracemalloc.get_traced_memory()[0]\ntracemalloc.reset_peak()\nout = {}\n"
+        f"{code}\n"
+        "out['peak'] = tracemalloc.get_traced_memory()[1] - base\nprint(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def reset_postgres(url: str) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-import math
 import threading
-import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -32,6 +30,7 @@ from loadmon.io.recordings import read_plain_recording
 from loadmon.signal import ContactDetector, contacts_frame, detect_contacts
 from loadmon.signal.synthetic import synthesize
 from loadmon.signal.types import Recording, finite_rows
+from tests.conftest import traced_in_child
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exporters"
 G = 9.80665
@@ -867,18 +866,19 @@ def test_large_file_streams_in_bounded_chunks(tmp_path: Path) -> None:
     )
     path = tmp_path / "TotalAcceleration.csv"
     frame.to_csv(path, index=False)
-    tracemalloc.start()
-    count = rows = 0
-    last = -math.inf
-    for chunk in iter_chunks(path, chunk_rows=20_000):
-        count += 1
-        rows += len(chunk.t_s)
-        assert len(chunk.t_s) <= 20_000 and chunk.t_s[0] > last
-        last = chunk.t_s[-1]
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert rows == n and last == pytest.approx((n - 1) * 0.005, abs=1e-9)
-    assert 15 <= count <= 17  # blocks sized to a little under a chunk, from the bytes per row
+    out = traced_in_child("from loadmon.io.exporters import iter_chunks", f"""
+count = rows = 0
+last = -float("inf")
+for chunk in iter_chunks({str(path)!r}, chunk_rows=20_000):
+    count += 1
+    rows += len(chunk.t_s)
+    assert len(chunk.t_s) <= 20_000 and chunk.t_s[0] > last
+    last = float(chunk.t_s[-1])
+out.update(count=count, rows=rows, last=last)
+""")
+    assert out["rows"] == n and out["last"] == pytest.approx((n - 1) * 0.005, abs=1e-9)
+    assert 15 <= out["count"] <= 17  # blocks sized to a little under a chunk, by bytes per row
+    peak = out["peak"]
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"  # the whole file would be ~100 MB of text
 
 
