@@ -418,6 +418,10 @@ class _Filter:
         return y
 
 
+#: Denominator of an FIR filter run by `scipy.signal.lfilter` as a recursion (see `_SmoothBand`).
+_NO_POLE = np.array([1.0, 0.0])
+
+
 class _SmoothBand:
     """A high-pass (IIR) then a linear-phase Gaussian low-pass, state carried between chunks.
 
@@ -451,9 +455,11 @@ class _SmoothBand:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = self._hp(x)
+        # as a recursion with a zero pole: scipy's FIR path convolves each chunk and adds
+        # the carried state afterwards, which rounds differently at every chunk's start
         if self._zi is None:  # start in the steady state of the first sample
-            self._zi = sps.lfilter_zi(self._b, 1.0) * x[0]
-        y, self._zi = sps.lfilter(self._b, 1.0, x, zi=self._zi)
+            self._zi = sps.lfilter_zi(self._b, _NO_POLE) * x[0]
+        y, self._zi = sps.lfilter(self._b, _NO_POLE, x, zi=self._zi)
         return y
 
 
