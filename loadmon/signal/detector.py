@@ -403,18 +403,31 @@ def _group_delay_s(sos: np.ndarray, hz: float, fs: float) -> float:
 
 
 class _Filter:
-    """A causal IIR filter whose state carries over between chunks."""
+    """A causal IIR filter whose state carries over between chunks.
+
+    A single second-order section runs as `scipy.signal.lfilter` of its
+    coefficients (the same biquad, a quarter of `sosfilt`'s cost per call on the
+    small chunks of a live stream); more sections run as `sosfilt`.
+    """
 
     def __init__(self, sos: np.ndarray) -> None:
         self.sos = sos
         self.zi: np.ndarray | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        single = self.sos.shape[0] == 1
         if self.zi is None:  # start in the steady state of the first sample: no step transient
-            zi = sps.sosfilt_zi(self.sos)
-            self.zi = zi if x.ndim == 1 else zi[:, :, None] * np.ones(x.shape[1])
+            if single:
+                zi = sps.lfilter_zi(self.sos[0, :3], self.sos[0, 3:])
+                self.zi = zi if x.ndim == 1 else zi[:, None] * np.ones(x.shape[1])
+            else:
+                zi = sps.sosfilt_zi(self.sos)
+                self.zi = zi if x.ndim == 1 else zi[:, :, None] * np.ones(x.shape[1])
             self.zi = self.zi * x[0]
-        y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        if single:
+            y, self.zi = sps.lfilter(self.sos[0, :3], self.sos[0, 3:], x, axis=0, zi=self.zi)
+        else:
+            y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
         return y
 
 
@@ -521,9 +534,9 @@ class CadenceTracker:
         self.lags = np.arange(round(RUN_SEARCH_S[1] * fsd) + 1)
         self._lo = round(RUN_SEARCH_S[0] * fsd)
         self._step = (round(RUN_STEP_S[0] * fsd), round(RUN_STEP_S[1] * fsd))
-        self._sos = _sos("lowpass", 1.0 / (2 * math.pi * CADENCE_TAU_S), fsd, order=1)
+        self._smooth = _Filter(_sos("lowpass", 1.0 / (2 * math.pi * CADENCE_TAU_S), fsd, order=1))
         # from rest: early estimates weigh the few products seen so far, with no start-up bias
-        self._zi = np.zeros((self._sos.shape[0], 2, len(self.lags)))
+        self._smooth.zi = np.zeros((2, len(self.lags)))
         self._hist = np.zeros(len(self.lags) - 1)  # last decimated samples, oldest first
         self._n = 0  # global index of the next sample
         self._fsd = fsd
@@ -545,7 +558,7 @@ class CadenceTracker:
             ext = np.concatenate((self._hist, d))
             # products d[n] * d[n - lag] for every new decimated sample and lag
             idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
-            r, self._zi = sps.sosfilt(self._sos, ext[m:, None] * ext[idx], axis=0, zi=self._zi)
+            r = self._smooth(ext[m:, None] * ext[idx])
             rho = r[:, self._lo :] / np.maximum(r[:, :1], 1e-12)
             peak = np.argmax(rho, axis=1) + self._lo
             run = (
