@@ -257,8 +257,20 @@ CADENCE_TAU_S = 3.0
 RUN_STEP_S = (0.22, 0.40)
 RUN_SEARCH_S = (0.18, 0.46)
 RUN_MIN_CORR = 0.4
+#: A maximum whose half lag is at least this fraction as correlated is read at the half lag.
+OCTAVE_CORR = 0.7
 #: While running, the refractory interval is this fraction of the tracked step period.
 RUN_REFRACTORY = 0.6
+#: A foot or ankle sensor without gyroscope walks while its impacts repeat with a stride of
+#: `WALK_STRIDE_S` (under 126 steps/min; running strides are 0.6-0.85 s): a `CadenceTracker`
+#: over `STRIDE_SEARCH_S`. While it walks only the walking scale of the quiet-after test
+#: counts; the running scales let a walking push-off through (on the DEV walks 118 push-offs
+#: passed them alone, against 13 contacts).
+WALK_STRIDE_S = (0.95, 1.6)
+STRIDE_SEARCH_S = (0.45, 1.7)
+WALK_MIN_CORR = 0.4
+STRIDE_FS = 12.5
+WALK_HOLD_S = 1.0
 #: A soft contact (`Profile.soft_threshold`) needs a swing of at least this fraction of the
 #: median peak angular rate of the recent contacts' swings, searched over `SWING_PEAK_S`
 #: (from, to) before the onset.
@@ -510,46 +522,69 @@ class _Resampler:
 
 
 class CadenceTracker:
-    """Causal running autocorrelation of a stream that tells running from walking.
+    """Causal running autocorrelation of a stream that tells a gait by its period.
 
-    The stream is decimated to about `CADENCE_FS` on its global sample index
+    The stream is decimated to about `rate_hz` on its global sample index
     (so any chunking gives the same decimated samples); the products
-    ``d[n] * d[n - lag]`` for lags up to `RUN_SEARCH_S` are smoothed by a
+    ``d[n] * d[n - lag]`` for lags up to ``search_s[1]`` are smoothed by a
     first-order low-pass of time constant `CADENCE_TAU_S` (carried state).
-    The stream runs when the normalised autocorrelation has an interior
-    maximum at a lag inside `RUN_STEP_S` reaching `RUN_MIN_CORR`: a clear
-    periodicity of 150-270 steps/min. Walking steps (0.45-0.8 s) put the
-    maximum at the edge of the search range or beyond it, and the harmonics of
-    their double-humped pattern stay well below the threshold.
+    The stream is in the gait when the normalised autocorrelation has an
+    interior maximum at a lag inside `period_s` reaching `min_corr`. The
+    defaults tell running steps: a clear periodicity of 150-270 steps/min.
+    Walking steps (0.45-0.8 s) put the maximum at the edge of the search range
+    or beyond it, and the harmonics of their double-humped pattern stay well
+    below the threshold.
 
     Parameters
     ----------
     fs : float
         Rate of the stream, Hz.
+    search_s : tuple of float
+        Lags searched for the maximum, s.
+    period_s : tuple of float
+        Periods of the gait, s.
+    min_corr : float
+        Normalised autocorrelation the maximum must reach.
+    rate_hz : float
+        Rate of the decimated stream, Hz.
+    hold_s : float
+        The gait is reported once it has held this long without a break
+        (its first estimates, from a few products, waver).
     """
 
-    def __init__(self, fs: float) -> None:
-        self.k = max(1, round(fs / CADENCE_FS))
+    def __init__(
+        self,
+        fs: float,
+        search_s: tuple[float, float] = RUN_SEARCH_S,
+        period_s: tuple[float, float] = RUN_STEP_S,
+        min_corr: float = RUN_MIN_CORR,
+        rate_hz: float = CADENCE_FS,
+        hold_s: float = 0.0,
+    ) -> None:
+        self.k = max(1, round(fs / rate_hz))
         fsd = fs / self.k
-        self.lags = np.arange(round(RUN_SEARCH_S[1] * fsd) + 1)
-        self._lo = round(RUN_SEARCH_S[0] * fsd)
-        self._step = (round(RUN_STEP_S[0] * fsd), round(RUN_STEP_S[1] * fsd))
+        self.lags = np.arange(round(search_s[1] * fsd) + 1)
+        self._lo = round(search_s[0] * fsd)
+        self._step = (round(period_s[0] * fsd), round(period_s[1] * fsd))
+        self._min_corr = min_corr
+        self._hold = round(hold_s * fs / self.k)
+        self._held = 0  # decimated samples in the gait so far, without a break
         self._smooth = _Filter(_sos("lowpass", 1.0 / (2 * math.pi * CADENCE_TAU_S), fsd, order=1))
         # from rest: early estimates weigh the few products seen so far, with no start-up bias
         self._smooth.zi = np.zeros((2, len(self.lags)))
         self._hist = np.zeros(len(self.lags) - 1)  # last decimated samples, oldest first
         self._n = 0  # global index of the next sample
         self._fsd = fsd
-        #: Step period (s) found by the last decimated sample while running, else 0.
+        #: Period (s) found by the last decimated sample while in the gait, else 0.
         self.period_s = 0.0
 
     @property
     def running(self) -> bool:
-        """Whether the stream runs at its last decimated sample."""
+        """Whether the stream is in the gait at its last decimated sample."""
         return self.period_s > 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Feed the next samples; return the step period (s) in force at each, 0 when walking."""
+        """Feed the next samples; return the period (s) in force at each, 0 out of the gait."""
         first = (-self._n) % self.k
         d = x[first :: self.k]
         periods = np.full(len(x), self.period_s)
@@ -559,15 +594,28 @@ class CadenceTracker:
             # products d[n] * d[n - lag] for every new decimated sample and lag
             idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
             r = self._smooth(ext[m:, None] * ext[idx])
-            rho = r[:, self._lo :] / np.maximum(r[:, :1], 1e-12)
-            peak = np.argmax(rho, axis=1) + self._lo
+            rho = r / np.maximum(r[:, :1], 1e-12)
+            peak = np.argmax(rho[:, self._lo :], axis=1) + self._lo
+            best = rho[np.arange(len(rho)), peak]
+            # an octave error: the maximum two periods away, the period itself nearly as
+            # correlated (a steady gait repeats every stride and every two)
+            half = peak // 2
+            octave = rho[np.arange(len(rho)), half] >= OCTAVE_CORR * best
+            peak = np.where(octave, half, peak)
             run = (
                 (peak > self._lo)
                 & (peak < self.lags[-1])
                 & (peak >= self._step[0])
                 & (peak <= self._step[1])
-                & (rho.max(axis=1) >= RUN_MIN_CORR)
+                & (best >= self._min_corr)
             )
+            if self._hold:  # in the gait for `hold_s` without a break (carried over calls)
+                i = np.arange(len(run))
+                last_out = np.maximum.accumulate(np.where(run, -1, i))
+                held = np.where(last_out >= 0, i - last_out, i + 1 + self._held)
+                held = np.where(run, held, 0)
+                self._held = int(held[-1])
+                run &= held >= self._hold
             self._hist = ext[len(ext) - m :]
             # each decimated sample's decision holds until the next one
             pos = first + self.k * np.arange(len(d))
@@ -647,6 +695,11 @@ class ContactDetector:
         self._cov = _Filter(_sos("lowpass", PITCH_AXIS_LP_HZ, fs, order=1))
         # contacts are read from the pitch rate (they end a swing, refined to its minimum)
         self._reads_pitch = has_gyro and p.gyro_refine_s is not None
+        self._stride: CadenceTracker | None = None
+        if p.classify_s is not None and not self._reads_pitch:
+            self._stride = CadenceTracker(
+                fs, STRIDE_SEARCH_S, WALK_STRIDE_S, WALK_MIN_CORR, STRIDE_FS, WALK_HOLD_S
+            )
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
@@ -695,6 +748,7 @@ class ContactDetector:
         self._gyro = np.empty((0, 3))
         self._gcov = np.empty((0, 6))
         self._period = np.empty(0)  # step period while running (cadence tracker), else 0
+        self._walk = np.empty(0, dtype=bool)  # a foot sensor's stride is a walking one
         self._next = 0
         self._queue: list[tuple[int, int]] = []  # (onset, candidate) awaiting decision
         self._last_ic: int | None = None
@@ -736,6 +790,8 @@ class ContactDetector:
             new["_act"] = np.abs(m - 1.0)
         if self._cadence is not None:
             new["_period"] = period
+        if self._stride is not None:
+            new["_walk"] = self._stride(x) > 0
         # keep what undecided samples may still look back at
         oldest = self._next - self._behind
         if self._queue:  # what the undecided onsets read
@@ -909,11 +965,15 @@ class ContactDetector:
 
         Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact
         is initial when the foot is quieter after it than before it at the
-        walking or at one of the running scales (`GAIT_SCALES`).
+        walking or at one of the running scales (`GAIT_SCALES`); at the walking
+        scale only while a sensor without gyroscope walks (`WALK_STRIDE_S`).
         """
         if self.p.classify_s is None:
             return np.ones(len(idx), dtype=bool)
         out = np.zeros(len(idx), dtype=bool)
+        walking = (
+            self._walk[idx - self._base] if self._stride is not None else np.zeros(len(idx), bool)
+        )
         for k in GAIT_SCALES:
             a, b = round(self._cls[0] * k), round(self._cls[1] * k)
             post, post_in = self._windows(self._act, idx + a, b - a, 0.0)
@@ -923,7 +983,8 @@ class ContactDetector:
                 quiet = post.sum(axis=1) / n_post < self.p.quiet_ratio * np.maximum(
                     pre.sum(axis=1) / n_pre, 1e-12
                 )
-            out |= (n_post > 0) & (n_pre > 0) & quiet
+            quiet &= (n_post > 0) & (n_pre > 0)
+            out |= quiet if k == GAIT_SCALES[0] else quiet & ~walking
         return out
 
     def _impacts(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
