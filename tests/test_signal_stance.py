@@ -97,6 +97,18 @@ def _ipol_feet() -> list:
     return sorted(p for p in RECORDINGS.glob("ipol-*foot") if (p / "events.csv").is_file())
 
 
+def _read_ipol_foot(folder, gyro: bool) -> tuple[Recording, dict, pd.DataFrame]:
+    """An IPOL foot recording (without its gyroscope unless `gyro`), its meta and events."""
+    meta = json.loads((folder / "meta.json").read_text())
+    x = pd.read_csv(folder / "samples.csv.gz")
+    rec = Recording(
+        x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), meta["fs_hz"], "foot",
+        gyro_dps=x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy() if gyro else None,
+        side=meta["side"],
+    )
+    return rec, meta, pd.read_csv(folder / "events.csv")
+
+
 @pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"{RECORDINGS} is absent (a user's clone)")
 @pytest.mark.parametrize("gyro", [True, False])
 def test_contact_time_against_the_ipol_toe_offs(gyro: bool) -> None:
@@ -106,14 +118,7 @@ def test_contact_time_against_the_ipol_toe_offs(gyro: bool) -> None:
     assert len(feet) > 100
     errors, covered, total = [], 0, 0
     for folder in feet:
-        meta = json.loads((folder / "meta.json").read_text())
-        x = pd.read_csv(folder / "samples.csv.gz")
-        rec = Recording(
-            x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), meta["fs_hz"], "foot",
-            gyro_dps=x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy() if gyro else None,
-            side=meta["side"],
-        )
-        events = pd.read_csv(folder / "events.csv")
+        rec, meta, events = _read_ipol_foot(folder, gyro)
         own = events[events["side"] == meta["side"]]
         ic = own.loc[own["kind"] == "ic", "t_s"].to_numpy()
         tc = own.loc[own["kind"] == "tc", "t_s"].to_numpy()
@@ -176,14 +181,7 @@ def _straight_ipol_f1(gyro: bool) -> float:
     """Pooled F1 of a foot sensor's contacts on the IPOL walks, U-turns left out."""
     tp = n_det = n_gt = 0
     for folder in _ipol_feet():
-        meta = json.loads((folder / "meta.json").read_text())
-        x = pd.read_csv(folder / "samples.csv.gz")
-        rec = Recording(
-            x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), meta["fs_hz"], "foot",
-            gyro_dps=x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy() if gyro else None,
-            side=meta["side"],
-        )
-        events = pd.read_csv(folder / "events.csv")
+        rec, meta, events = _read_ipol_foot(folder, gyro)
         own = events[(events["side"] == meta["side"]) & (events["kind"] == "ic")]
         (a, b), (u0, u1) = meta["trial_boundaries_s"], meta["uturn_boundaries_s"]
 
