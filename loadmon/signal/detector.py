@@ -424,20 +424,15 @@ class _Filter:
 
     def __init__(self, sos: np.ndarray) -> None:
         self.sos = sos
+        self._ba = (sos[0, :3], sos[0, 3:]) if sos.shape[0] == 1 else None
         self.zi: np.ndarray | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        single = self.sos.shape[0] == 1
         if self.zi is None:  # start in the steady state of the first sample: no step transient
-            if single:
-                zi = sps.lfilter_zi(self.sos[0, :3], self.sos[0, 3:])
-                self.zi = zi if x.ndim == 1 else zi[:, None] * np.ones(x.shape[1])
-            else:
-                zi = sps.sosfilt_zi(self.sos)
-                self.zi = zi if x.ndim == 1 else zi[:, :, None] * np.ones(x.shape[1])
-            self.zi = self.zi * x[0]
-        if single:
-            y, self.zi = sps.lfilter(self.sos[0, :3], self.sos[0, 3:], x, axis=0, zi=self.zi)
+            zi = sps.lfilter_zi(*self._ba) if self._ba else sps.sosfilt_zi(self.sos)
+            self.zi = (zi if x.ndim == 1 else zi[..., None] * np.ones(x.shape[1])) * x[0]
+        if self._ba:
+            y, self.zi = sps.lfilter(*self._ba, x, axis=0, zi=self.zi)
         else:
             y, self.zi = sps.sosfilt(self.sos, x, axis=0, zi=self.zi)
         return y
