@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,12 @@ def test_a_walking_foot_without_gyroscope_reads_push_offs_at_the_walking_scale(
     monkeypatch.setattr(detector, "WALK_MIN_CORR", 2.0)  # a correlation never reached
     without = _straight_ipol_f1(gyro=False)
     assert with_rule >= 0.915 and with_rule >= without + 0.01  # 0.919 and 0.903 today
+
+
+def test_a_toe_off_finds_its_contact_after_a_copy_even_with_an_unknown_impact() -> None:
+    # events may cross a process (pickled): the frame joins them by time and side, since
+    # a NaN impact makes two equal contacts compare unequal
+    c = Contact(1.0, "left", float("nan"), False)
+    events = pickle.loads(pickle.dumps([c, ToeOff(c, 250.0), Contact(2.0, "left", 3.0, False)]))
+    frame = contacts_frame(events)
+    assert frame["contact_ms"].iloc[0] == 250.0 and np.isnan(frame["contact_ms"].iloc[1])

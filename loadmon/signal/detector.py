@@ -1208,7 +1208,9 @@ def contacts_frame(events: Sequence[GaitEvent]) -> pd.DataFrame:
         The contacts in the order given.
     """
     contacts = [e for e in events if isinstance(e, Contact)]
-    stance = {e.contact: e.contact_ms for e in events if isinstance(e, ToeOff)}
+    # keyed by time and side: a contact's impact may be NaN, which equals nothing
+    toe_offs = (e for e in events if isinstance(e, ToeOff))
+    stance = {(e.contact.t_s, e.contact.side): e.contact_ms for e in toe_offs}
     return pd.DataFrame(
         {
             "t_s": np.array([c.t_s for c in contacts], dtype=np.float64),
@@ -1216,7 +1218,7 @@ def contacts_frame(events: Sequence[GaitEvent]) -> pd.DataFrame:
             "impact_g": np.array([c.impact_g for c in contacts], dtype=np.float64),
             "clipped": np.array([c.clipped for c in contacts], dtype=bool),
             "contact_ms": np.array(
-                [stance.get(c, math.nan) for c in contacts], dtype=np.float64
+                [stance.get((c.t_s, c.side), math.nan) for c in contacts], dtype=np.float64
             ),
         },
         columns=list(CONTACT_COLUMNS),
