@@ -274,9 +274,10 @@ def measured_latency_s(placement: str, activity: str, fs: float) -> tuple[float,
 def latency() -> None:
     print("\n4. Latency, seconds of stream: documented (ContactDetector(placement, fs).latency_s)")
     print(f"   {'placement':<14}{'25 Hz':>8}{'200 Hz':>8}{'1600 Hz':>9}")
-    for p in PLACEMENTS:
-        vals = [ContactDetector(p, fs).latency_s for fs in (25.0, 200.0, 1600.0)]
-        flag = "" if max(vals) <= 0.5 else "  > 0.5 s"
+    for p in PLACEMENTS:  # a foot or ankle with a gyroscope: its bound is the longer one
+        vals = [ContactDetector(p, fs, has_gyro=p in SINGLE_FOOT).latency_s
+                for fs in (25.0, 200.0, 1600.0)]
+        flag = "" if max(vals[1:]) <= 0.5 else "  > 0.5 s at 40 Hz and above"
         print(f"   {p:<14}{vals[0]:>8.3f}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
     print("   measured at 200 Hz in 10 ms notifications (synthetic walk / run, 60 s; foot and "
           "ankle with a gyroscope): longest wait for a contact, and the documented bound "

@@ -41,9 +41,11 @@ across calls and every decision looks at a fixed window of samples:
    as a `ToeOff` once found, apart from its `Contact`.
 
 Latency: a contact is reported at most ``latency_s`` of stream time after it
-happened: at most 0.5 s for every placement at 40 Hz and above (0.52 s for a
-foot sensor below 40 Hz, read by its stride rhythm), plus, for an irregularly
-sampled stream, the wait for the sample after a grid point. Its contact time
+happened, fed in notifications of up to `BATCH_S` of stream: at most 0.5 s for
+every placement at 40 Hz and above (0.52 s for a foot sensor below 40 Hz, read
+by its stride rhythm). A longer notification holds what it carries for its own
+length, and an irregularly sampled stream adds the wait for the sample after a
+grid point. Its contact time
 comes with the toe-off, which a walking stance (0.6-0.8 s) brings after the
 contact: with a gyroscope once the next swing has started, without one at the
 end of a search over 80 % of the stride. Memory is bounded by a buffer of
@@ -719,19 +721,23 @@ class ContactDetector:
         )
         self._min_gap = w(p.min_interval_s)
         self._stance = (w(p.stance_s[0]), w(p.stance_s[1]))
-        # a contact reported at t is decided when the stream reaches this far past t (a
-        # peak's sub-sample time may be half a sample earlier, a pitch minimum `_lead`
-        # samples); notifications are batched only within the slack below MAX_LATENCY_S
+        # a contact reported at t is decided when the stream reaches this far past t: its
+        # onset less the score's delay (a peak's sub-sample time may be half a sample
+        # earlier), or a pitch minimum up to `_lead` samples before the onset; notifications
+        # are batched only within the slack below MAX_LATENCY_S
         self._lead = w(PITCH_LEAD_S) if self._reads_pitch else 0
-        base = (self._decide + self._lead) / fs + max(self.delay_s, self._delay_run_s)
+        base = self._decide / fs + max(self.delay_s, self._delay_run_s, self._lead / fs)
         base -= p.event_offset_s
         if p.refine_s is None:
             base += 0.5 / fs
         slack = math.floor((MAX_LATENCY_S - base) * fs + 1e-9)
-        self._batch = max(1, min(round(BATCH_S * fs), slack + 1))
+        # notifications of up to `_batch` samples fill a batch within 2 * _batch - 2 samples
+        # of a contact being decided (a longer notification holds a contact for its length)
+        self._batch = max(1, min(round(BATCH_S * fs), slack // 2 + 1))
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_n = 0
         self._done_s: float | None = None  # stream time up to which samples were processed
-        self.latency_s = base + (self._batch - 1) / fs
+        self.latency_s = base + 2 * (self._batch - 1) / fs
         # grid buffers (global index of element 0 is self._base)
         self._base = 0
         self._n = 0
@@ -1011,9 +1017,10 @@ class ContactDetector:
                 return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
         return self._min_gap
 
-    def _time(self, j: int) -> float:
-        delay = self.delay_s
-        if self._cadence is not None and self._period[j - self._base] > 0:
+    def _time(self, j: int, delayed: bool = True) -> float:
+        """Return the time of sample `j`, s, less the score filters' delay if `delayed`."""
+        delay = self.delay_s if delayed else 0.0
+        if delayed and self._cadence is not None and self._period[j - self._base] > 0:
             delay = self._delay_run_s
         return float(self._t[j - self._base]) - delay + self.p.event_offset_s
 
@@ -1061,6 +1068,7 @@ class ContactDetector:
                 continue
             onset = j
             axis = None
+            pitch = np.empty(0)
             if self._reads_pitch:
                 axis = self._pitch_axis(j)
                 pitch = self._pitch(j, axis)
@@ -1081,7 +1089,9 @@ class ContactDetector:
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
-            contact = Contact(self._time(j) + shift_s, self.side, impact, clipped)
+            # a pitch minimum is timed on the raw gyroscope, not on the delayed score
+            t_s = self._time(j, delayed=not len(pitch)) + shift_s
+            contact = Contact(t_s, self.side, impact, clipped)
             out.append(contact)
             if self.p.classify_s is not None:
                 self._open_stance(j, contact, onset, axis)
@@ -1148,18 +1158,20 @@ class ContactDetector:
             if gyro_dps is None:
                 raise ValueError("this detector was created with has_gyro=True: pass gyro_dps")
             cols.append(np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3))
-        self._pending.append((t, np.hstack(cols)))
         if len(t) == 0:
             return []
-        # small notifications are processed together, up to `_batch` samples of stream time
-        # (counted in time: an irregular stream's samples may come sparser than the grid)
+        self._pending.append((t, np.hstack(cols)))
+        self._pending_n += len(t)
+        # small notifications are processed together, up to `_batch` samples counted in
+        # stream time (an irregular stream's samples may come sparser than the grid) and in
+        # samples (a clock that stalls or steps back)
         last = float(t[-1])
+        if self._done_s is None:
+            first = float(t[0]) if math.isfinite(t[0]) else last
+            self._done_s = first - 1.0 / self.fs
+        if self._pending_n < self._batch and last - self._done_s < (self._batch - 0.5) / self.fs:
+            return []
         if math.isfinite(last):
-            if self._done_s is None:
-                first = float(t[0]) if math.isfinite(t[0]) else last
-                self._done_s = first - 1.0 / self.fs
-            if last - self._done_s < (self._batch - 0.5) / self.fs:
-                return []
             self._done_s = last
         return self._run(final=False)
 
@@ -1177,6 +1189,7 @@ class ContactDetector:
             t = np.concatenate([p[0] for p in self._pending])
             x = np.vstack([p[1] for p in self._pending])
             self._pending.clear()
+            self._pending_n = 0
             ok = finite_rows(t, x)
             # keep only strictly increasing timestamps (after the last one seen)
             last = self._resample.last_t
