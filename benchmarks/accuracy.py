@@ -266,7 +266,7 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
         s.n_gt += len(gt)
         s.diffs.extend(diffs.tolist())
         s.offsets.append(off)
-    if contact_ms is not None and sides == [None] and (events["kind"] == "tc").any():
+    if contact_ms is not None and meta.get("side") and (events["kind"] == "tc").any():
         tc = events.loc[(events["kind"] == "tc") & (events["side"] == meta.get("side")), "t_s"]
         stance_errors(s, det - off, np.asarray(contact_ms, float)[order], ev["t_s"].to_numpy(float),
                       tc.to_numpy(float), wins)
