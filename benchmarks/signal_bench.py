@@ -252,13 +252,19 @@ def memory(hours: float, marks: tuple[float, ...]) -> None:
               f" -> {'flat' if flat else 'GROWING'}")
 
 
+def _reads_pitch(placement: str) -> bool:
+    """Whether a placement's sensor is measured with a gyroscope (a foot or ankle times its
+    contacts by the pitch rate, the longer bound)."""
+    return placement in SINGLE_FOOT and placement != "shank"
+
+
 def measured_latency_s(placement: str, activity: str, fs: float) -> tuple[float, float]:
     """Longest stream time between a contact and the push that reports it (synthetic, 60 s).
 
     Also returns the stream's longest sample interval when it is irregular (a
     phone's): a grid point waits for the sample after it, on top of the bound.
     """
-    gyro = placement in SINGLE_FOOT and placement != "shank"
+    gyro = _reads_pitch(placement)
     rec, _ = synthesize(placement, activity, duration_s=60.0, fs_hz=fs, seed=5, gyro=gyro)
     det = ContactDetector(placement, fs, has_gyro=gyro)
     worst, step = 0.0, max(1, round(0.01 * fs))  # notifications of 10 ms
@@ -274,8 +280,8 @@ def measured_latency_s(placement: str, activity: str, fs: float) -> tuple[float,
 def latency() -> None:
     print("\n4. Latency, seconds of stream: documented (ContactDetector(placement, fs).latency_s)")
     print(f"   {'placement':<14}{'25 Hz':>8}{'200 Hz':>8}{'1600 Hz':>9}")
-    for p in PLACEMENTS:  # a foot or ankle with a gyroscope: its bound is the longer one
-        vals = [ContactDetector(p, fs, has_gyro=p in SINGLE_FOOT).latency_s
+    for p in PLACEMENTS:
+        vals = [ContactDetector(p, fs, has_gyro=_reads_pitch(p)).latency_s
                 for fs in (25.0, 200.0, 1600.0)]
         flag = "" if max(vals[1:]) <= 0.5 else "  > 0.5 s at 40 Hz and above"
         print(f"   {p:<14}{vals[0]:>8.3f}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
@@ -283,8 +289,7 @@ def latency() -> None:
           "ankle with a gyroscope): longest wait for a contact, and the documented bound "
           "(+ the longest sample interval of an irregular stream)")
     for p in PLACEMENTS:
-        gyro = p in SINGLE_FOOT and p != "shank"
-        bound = ContactDetector(p, 200.0, has_gyro=gyro).latency_s
+        bound = ContactDetector(p, 200.0, has_gyro=_reads_pitch(p)).latency_s
         (walk, w_extra), (run, r_extra) = (measured_latency_s(p, a, 200.0) for a in ("walk", "run"))
         over = walk > bound + w_extra + 1e-9 or run > bound + r_extra + 1e-9
         extra = f" + {max(w_extra, r_extra):.3f}" if max(w_extra, r_extra) else ""
