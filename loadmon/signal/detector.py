@@ -45,11 +45,11 @@ happened, fed in notifications of up to `BATCH_S` of stream: at most 0.5 s for
 every placement at 40 Hz and above (0.52 s for a foot sensor below 40 Hz, read
 by its stride rhythm). A longer notification holds what it carries for its own
 length, and an irregularly sampled stream adds the wait for the sample after a
-grid point. Its contact time
-comes with the toe-off, which a walking stance (0.6-0.8 s) brings after the
-contact: with a gyroscope once the next swing has started, without one at the
-end of a search over 80 % of the stride. Memory is bounded by a buffer of
-about two seconds of samples, whatever the stream's duration.
+grid point. Its contact time comes with the toe-off, which a walking stance
+(0.6-0.8 s) brings after the contact: with a gyroscope once the next swing has
+started, without one at the end of a search over 80 % of the stride. Memory is
+bounded by a buffer of about two seconds of samples, whatever the stream's
+duration.
 """
 
 from __future__ import annotations
