@@ -128,3 +128,40 @@ def test_a_contact_is_due_one_regular_stride_after_the_last() -> None:
     with_gyro = ContactDetector("foot", 100.0, has_gyro=True)
     with_gyro._last_ic, with_gyro._strides = 1000, [75, 75, 75, 75]
     assert not with_gyro._continues_stride(1075)  # a foot gyroscope's swings decide there
+
+
+@pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"{RECORDINGS} is absent (a user's clone)")
+@pytest.mark.parametrize(
+    ("rid", "placement"),
+    [
+        ("ipol-s01-t1-rightfoot", "foot"),  # with its gyroscope: pitch axis and toe-offs
+        ("ipol-s02-t3-lowerback", "lower_back"),
+        ("oxford-jamie-pixelhard1-phonepurse", "phone_bag"),  # irregular sampling
+        ("oxford-jamie-pixelhard1-phoneinhand", "phone_hand"),  # gravity-free band, cadence
+    ],
+)
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_contacts_do_not_depend_on_how_the_sensor_is_mounted(
+    rid: str, placement: str, mirrored: bool
+) -> None:
+    # orientation is unknown and differs between users: the same recording turned any way
+    # (or mirrored, a pod made for the other shoe) gives the same contacts and contact times
+    x = pd.read_csv(RECORDINGS / rid / "samples.csv.gz")
+    acc = x[["ax_g", "ay_g", "az_g"]].to_numpy()
+    gyro = x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy() if "gx_dps" in x else None
+    turn = np.linalg.qr(np.random.default_rng(len(rid)).normal(size=(3, 3)))[0]
+    if (np.linalg.det(turn) < 0) != mirrored:
+        turn[:, 0] *= -1
+    # an angular rate is a pseudovector: a mirror image turns the other way
+    gyro_turned = None if gyro is None else gyro @ turn.T * np.linalg.det(turn)
+    before, after = (
+        detect_contacts(Recording(x["t_s"].to_numpy(), a, 100.0, placement, g, side="right"))
+        for a, g in ((acc, gyro), (acc @ turn.T, gyro_turned))
+    )
+    assert len(before) > 15
+    assert len(after) == len(before)
+    np.testing.assert_allclose(after["t_s"], before["t_s"], atol=1e-9)
+    np.testing.assert_allclose(after["impact_g"], before["impact_g"], rtol=1e-9)
+    np.testing.assert_allclose(after["contact_ms"], before["contact_ms"], atol=1e-6)
+    if placement == "foot":
+        assert before["contact_ms"].notna().sum() > 10
