@@ -189,6 +189,7 @@ class Score(_Rates):
     impact_rel_err: list[float] = field(default_factory=list)  # synthetic: matched, unclipped
     contact_ms_err: list[float] = field(default_factory=list)  # matched, with a contact time
     stances: int = 0               # real: matched contacts whose toe-off is labelled
+    steady: tuple[int, int, int] = (0, 0, 0)  # (tp, fp, fn) away from the ends of a walk
     seconds: float = 0.0           # detector + summary time
     duration_s: float = 0.0
     error: str = ""
@@ -253,29 +254,50 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
         ev = ev[ev["side"] == meta["side"]]
     wins = coverage(meta, meta.get("side"))
     sides = sorted(set(ev["side"])) if s.group == "phone" else [None]
-    off = 0.0
-    for sd in sides:
-        gt = ev["t_s"].to_numpy(float) if sd is None else ev.loc[ev["side"] == sd, "t_s"].to_numpy(
-            float)
-        gt = gt[in_windows(gt, wins)]
-        tp0, d0 = match(det, gt, OFFSET_SEARCH_S)
-        off = float(np.median(d0)) if tp0 else 0.0
-        tp, diffs = match(det - off, gt, TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S)
-        s.tp += tp
-        s.fn += len(gt) - tp
-        s.n_gt += len(gt)
-        s.diffs.extend(diffs.tolist())
-        s.offsets.append(off)
+    tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
+    labelled = {sd: ev["t_s"].to_numpy(float) if sd is None
+                else ev.loc[ev["side"] == sd, "t_s"].to_numpy(float) for sd in sides}
+    offsets = {}
+    for sd, gt in labelled.items():
+        tp0, d0 = match(det, gt[in_windows(gt, wins)], OFFSET_SEARCH_S)
+        offsets[sd] = float(np.median(d0)) if tp0 else 0.0
+    s.offsets = list(offsets.values())
+    s.tp, s.fn, s.n_det, diffs = _count(det, labelled, offsets, wins, tol)
+    s.n_gt = s.tp + s.fn
+    s.fp = max(0, s.n_det - s.tp)
+    s.diffs = diffs
+    # away from the ends of a walk: the first and last labelled contacts of each window out
+    ends = [np.concatenate([g[in_windows(g, [w])] for g in labelled.values()])
+            for w in wins or [[-np.inf, np.inf]]]
+    inner = [[e.min() + tol, e.max() - tol] for e in ends if len(e)]
+    tp, fn, n_det, _ = _count(det, labelled, offsets, inner, tol)
+    s.steady = (tp, max(0, n_det - tp), fn)
+    off = offsets[sides[-1]]
     if contact_ms is not None and meta.get("side") and (events["kind"] == "tc").any():
         tc = events.loc[(events["kind"] == "tc") & (events["side"] == meta.get("side")), "t_s"]
         stance_errors(s, det - off, np.asarray(contact_ms, float)[order], ev["t_s"].to_numpy(float),
                       tc.to_numpy(float), wins)
-    if len(sides) == 1:
-        s.n_det = int(np.sum(in_windows(det - off, wins)))
-    else:  # a phone step belongs to one side: false positives are detections matched to neither
-        s.n_det = int(np.sum(in_windows(det, wins)))
-    s.fp = max(0, s.n_det - s.tp)
     return s
+
+
+def _count(det: np.ndarray, labelled: dict, offsets: dict, wins: list[list[float]],
+           tol: float) -> tuple[int, int, int, list[float]]:
+    """Match detections to each side's contacts inside `wins`: (tp, fn, detections, diffs).
+
+    One side (a single sensor's reference): the detections counted are those
+    inside the windows once its offset is removed. Two (the phones' foot
+    switches): a step belongs to one side, so the raw detections inside.
+    """
+    tp = fn = 0
+    diffs: list[float] = []
+    for sd, gt in labelled.items():
+        gt = gt[in_windows(gt, wins)]
+        n, d = match(det - offsets[sd], gt, tol)
+        tp += n
+        fn += len(gt) - n
+        diffs.extend(d.tolist())
+    shift = next(iter(offsets.values())) if len(offsets) == 1 else 0.0
+    return tp, fn, int(np.sum(in_windows(det - shift, wins))), diffs
 
 
 def stance_errors(s: Score, det: np.ndarray, contact_ms: np.ndarray, ic: np.ndarray,
@@ -376,6 +398,7 @@ class Totals(_Rates):
     impact_rel_err: list[float] = field(default_factory=list)
     contact_ms_err: list[float] = field(default_factory=list)
     stances: int = 0
+    steady: list[int] = field(default_factory=lambda: [0, 0, 0])
 
     def add(self, s: Score) -> None:
         self.n += 1
@@ -387,6 +410,7 @@ class Totals(_Rates):
         self.impact_rel_err += s.impact_rel_err
         self.contact_ms_err += s.contact_ms_err
         self.stances += s.stances
+        self.steady = [a + b for a, b in zip(self.steady, s.steady, strict=True)]
         if s.count_err is not None:
             self.count_errs.append(s.count_err)
         if s.coverage_count_err is not None:
@@ -654,6 +678,10 @@ def report(scores: list[Score], quiet: bool = False, out=sys.stdout) -> list[str
           f"{f' goal >= {goal}' if goal else ''} {'ok' if ok else 'MISSED'}; "
           f"median |dt| {1000 * np.median(np.abs(t.diffs)) if t.diffs else float('nan'):.0f} ms "
           f"after offset; offsets {offs}")
+        tp, fp, fn = t.steady
+        p(f"    away from the ends of a walk (each window's first and last labelled contact out):"
+          f" F1 {2 * tp / max(1, 2 * tp + fp + fn):.3f} (n_gt {tp + fn}); at the ends "
+          f"{t.fp - fp} false and {t.fn - fn} missed contacts of {t.fp + t.fn}")
         if not ok:
             fails.append(f"{g} F1 {t.f1:.3f} < {goal}")
     phone_err = [s.count_err for s in real if s.group == "phone" and s.count_err is not None]
