@@ -235,7 +235,12 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
+#: A contact's impact is the peak resultant over this window (from, to) around its time.
 IMPACT_WINDOW_S = (-0.02, 0.08)
+#: A contact timed by a smoothed score's peak (trunk, wrist, phones) sits within about this
+#: much of the contact, either way (the sources' offsets run from -32 to +42 ms; synthetic
+#: running, +40 to +100 ms): its impact window starts this long before it.
+PEAK_TIMING_S = 0.05
 #: Half-length of the Gaussian kernel of a ``smooth_norm`` score, in standard deviations.
 SMOOTH_HALF_WIDTH = 3.0
 #: `detect_contacts` feeds a recording to the online detector in blocks of this length.
@@ -701,7 +706,8 @@ class ContactDetector:
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
         self._cls = (w(p.classify_s[0]), w(p.classify_s[1])) if p.classify_s else (0, 0)
-        self._imp = (w(IMPACT_WINDOW_S[0]), w(IMPACT_WINDOW_S[1]))
+        lead = IMPACT_WINDOW_S[0] if p.refine_s is not None else -PEAK_TIMING_S
+        self._imp = (w(lead), w(IMPACT_WINDOW_S[1]))
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
         self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
@@ -713,10 +719,12 @@ class ContactDetector:
         self._decide = max(
             cls_max, self._imp[1], self._gref[1] + self._imp[1], self._ahead - self._ref[0]
         )
+        # a contact timed by a delayed score happened this many samples before its peak
+        lag = math.ceil(max(0.0, max(self.delay_s, self._delay_run_s) - p.event_offset_s) * fs)
         self._behind = (
             self._cw
             + max(-self._ref[0], 0)
-            + max(cls_max, -self._imp[0], -self._gref[0], self._swing[0], self._swp[0])
+            + max(cls_max, lag - self._imp[0], -self._gref[0], self._swing[0], self._swp[0])
             + 1
         )
         self._min_gap = w(p.min_interval_s)
@@ -1017,11 +1025,24 @@ class ContactDetector:
                 return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
         return self._min_gap
 
+    def _delays(self, idx: np.ndarray) -> np.ndarray:
+        """Return the score's delay at samples `idx`, s (the running band's while running)."""
+        if self._cadence is None:
+            return np.full(len(idx), self.delay_s)
+        return np.where(self._period[idx - self._base] > 0, self._delay_run_s, self.delay_s)
+
+    def _at_contact(self, idx: np.ndarray) -> np.ndarray:
+        """Return the samples at which the contacts found at score samples `idx` happened.
+
+        A contact timed by a delayed score's peak happened the delay less the
+        profile's event offset earlier (an onset or a pitch minimum: no delay).
+        """
+        lag = np.round((self._delays(idx) - self.p.event_offset_s) * self.fs).astype(np.int64)
+        return idx - np.maximum(lag, 0)
+
     def _time(self, j: int, delayed: bool = True) -> float:
         """Return the time of sample `j`, s, less the score filters' delay if `delayed`."""
-        delay = self.delay_s if delayed else 0.0
-        if delayed and self._cadence is not None and self._period[j - self._base] > 0:
-            delay = self._delay_run_s
+        delay = float(self._delays(np.array([j]))[0]) if delayed else 0.0
         return float(self._t[j - self._base]) - delay + self.p.event_offset_s
 
     def _process(self, final: bool) -> list[GaitEvent]:
@@ -1038,7 +1059,7 @@ class ContactDetector:
             # what each onset is, at once; a contact moved by the gyroscope gets its own impact
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
             del self._queue[:k]
-            impacts, clips = self._impacts(onsets)
+            impacts, clips = self._impacts(self._at_contact(onsets))
             batch = zip(
                 cands.tolist(),
                 self._x[cands - self._base].tolist(),
