@@ -16,7 +16,7 @@ from loadmon.signal import (
     detect_contacts,
     summarize,
 )
-from loadmon.signal.detector import CadenceTracker
+from loadmon.signal.detector import FORGET_S, CadenceTracker
 from loadmon.signal.synthetic import synthesize
 
 
@@ -343,3 +343,25 @@ def test_a_clock_that_steps_back_does_not_park_the_stream() -> None:
         parked.append(len(det._pending))
     assert max(parked) <= det._batch
     assert det.dropped >= len(t) - half - det._batch  # dropped as they came, not at the end
+
+
+@pytest.mark.parametrize(
+    ("placement", "run_g", "walk_g"),
+    [("wrist", 3.5, 1.15), ("foot", 14.0, 3.0), ("ankle", 10.0, 2.0), ("shank", 9.0, 1.5)],
+)
+def test_a_gentle_walk_after_a_hard_run_is_not_muted(placement, run_g, walk_g) -> None:
+    # the relative threshold compares a candidate with the recent contacts: after a hard run
+    # it rejected every walking contact, and with nothing accepted the reference never moved
+    run, _ = synthesize(placement, activity="run", duration_s=20, fs_hz=100, seed=1,
+                        impact_g=run_g, gyro=False)
+    walk, truth = synthesize(placement, activity="walk", duration_s=40, fs_hz=100, seed=11,
+                             impact_g=walk_g, gyro=False)
+    start = run.t_s[-1] + 0.01
+    both = Recording(np.r_[run.t_s, walk.t_s - walk.t_s[0] + start],
+                     np.vstack([run.acc_g, walk.acc_g]), 100.0, placement)
+    after = detect_contacts(both)["t_s"].to_numpy() - start + walk.t_s[0]
+    alone = detect_contacts(walk)["t_s"].to_numpy()
+    # at most the first few seconds of the walk go while the run's contacts are still recent
+    late = alone[alone > walk.t_s[0] + FORGET_S + 1.6]
+    assert len(late) >= 0.8 * len(truth)
+    assert f1_after_offset(after[after > late[0] - 0.01], late) >= 0.95

@@ -235,6 +235,11 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
+#: The relative threshold, the soft contact's swing and the stride rhythm compare a candidate
+#: with the recent contacts; after this long without one (two of the slowest walking
+#: strides, `WALK_STRIDE_S`) there are none, and the next candidate starts afresh. Without
+#: it a hard run followed by a gentle walk, or one ringing artefact, muted a sensor for good.
+FORGET_S = 3.2
 #: A contact's impact is the peak resultant over this window (from, to) around its time.
 IMPACT_WINDOW_S = (-0.02, 0.08)
 #: A contact timed by a smoothed score's peak (trunk, wrist, phones) sits within about this
@@ -728,6 +733,7 @@ class ContactDetector:
             + 1
         )
         self._min_gap = w(p.min_interval_s)
+        self._forget = w(FORGET_S)
         self._stance = (w(p.stance_s[0]), w(p.stance_s[1]))
         # a contact reported at t is decided when the stream reaches this far past t: its
         # onset less the score's delay (a peak's sub-sample time may be half a sample
@@ -1071,6 +1077,12 @@ class ContactDetector:
                 strict=True,
             )
         for _, score, j, shift_s, initial, impact, clipped in batch:
+            if self._last_ic is not None and j - self._last_ic > self._forget:
+                # no recent contacts to compare with: a new bout starts
+                self._last_ic = None
+                self._scores.clear()
+                self._strides.clear()
+                self._swings.clear()
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
             ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
             # a push-off (the foot busier after it than before) is not a contact; the
