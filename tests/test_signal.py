@@ -263,6 +263,24 @@ def test_bad_samples_are_dropped_and_counted() -> None:
     assert abs(len(found) - len(truth)) <= 1
 
 
+@pytest.mark.parametrize(
+    "broken", [lambda t: np.r_[np.nan, t[1:]], lambda t: np.r_[t[:-1], np.nan],
+               lambda t: np.r_[t[:-1], t[0] - 1.0]],
+    ids=["first-nan", "last-nan", "last-before-first"],
+)
+def test_the_summary_follows_the_samples_the_detector_kept(broken) -> None:
+    # the detector drops a sample without a finite, increasing timestamp; the summary (per
+    # minute cadence, duration) crashed on the same recording
+    rec, _ = synthesize("lower_back", activity="walk", duration_s=150, fs_hz=50, seed=1)
+    bad = Recording(broken(rec.t_s), rec.acc_g, 50.0, "lower_back")
+    kept = Recording(rec.t_s[1:-1], rec.acc_g[1:-1], 50.0, "lower_back")
+    assert bad.duration_s == pytest.approx(kept.duration_s, abs=0.05)
+    summary = summarize(detect_contacts(bad), bad)
+    assert len(summary.cadence_spm_per_min) == 2
+    assert summary.cadence_spm_per_min == pytest.approx(
+        summarize(detect_contacts(kept), kept).cadence_spm_per_min, abs=2.0)
+
+
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_tiny_and_empty_streams_give_no_contacts(n: int) -> None:
     det = ContactDetector("lower_back", 100.0)

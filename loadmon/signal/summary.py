@@ -47,8 +47,9 @@ def summarize(contacts: pd.DataFrame, rec: Recording) -> GaitSummary:
     moving = dt[dt <= (MAX_STRIDE_S if per_contact == 2 else MAX_STEP_S)]
     cadence = 60.0 * per_contact * len(moving) / moving.sum() if moving.sum() > 0 else None
     per_min: list[float] = []
-    if len(rec.t_s):
-        t0 = float(rec.t_s[0])
+    finite = rec.t_s[np.isfinite(rec.t_s)]
+    if len(finite):
+        t0 = float(finite[0])
         minutes = int(rec.duration_s // 60)
         counts = np.bincount(
             ((t - t0) // 60).astype(np.int64)[(t >= t0) & (t < t0 + 60 * minutes)],

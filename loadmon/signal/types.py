@@ -75,8 +75,13 @@ class Recording:
 
     @property
     def duration_s(self) -> float:
-        """Time from the first to the last sample, in seconds."""
-        return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) else 0.0
+        """Time from the first sample to the latest one, in seconds.
+
+        Over finite timestamps only: the detector drops a sample whose
+        timestamp is not finite or not after every earlier one.
+        """
+        t = self.t_s[np.isfinite(self.t_s)]
+        return float(t.max() - t[0]) if len(t) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
