@@ -281,6 +281,44 @@ def test_the_summary_follows_the_samples_the_detector_kept(broken) -> None:
         summarize(detect_contacts(kept), kept).cadence_spm_per_min, abs=2.0)
 
 
+@pytest.mark.parametrize(("column", "value"), [("acc", 1e155), ("acc", 5e4), ("gyro", 1e155)])
+def test_a_corrupted_sample_is_dropped_not_carried(column: str, value: float) -> None:
+    # 1e155 squares to inf (the filters' state turned NaN for good, or the pitch axis's
+    # eigen-solver failed); 5e4 g rang through every later score
+    rec, truth = synthesize("foot", activity="run", duration_s=30, fs_hz=200, seed=4)
+    acc, gyro = rec.acc_g.copy(), rec.gyro_dps.copy()
+    (acc if column == "acc" else gyro)[1000] = [value, 0.0, 0.0]
+    det = ContactDetector("foot", 200.0, has_gyro=True)
+    found = contacts_frame(det.push(rec.t_s, acc, gyro) + det.finish())
+    assert det.dropped == 1
+    assert f1_after_offset(found["t_s"].to_numpy(), truth["t_s"].to_numpy()) >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("t", "acc", "message"),
+    [
+        (np.arange(10.0), np.ones((3, 10)), r"acc_g must have shape \(10, 3\)"),
+        (np.arange(10.0), np.ones((13, 3)), r"acc_g must have shape \(10, 3\)"),
+        (np.ones((10, 2)), np.ones((10, 3)), "t_s must hold one time per sample"),
+    ],
+)
+def test_a_chunk_of_the_wrong_shape_is_refused(t, acc, message) -> None:
+    # a transposed or longer array was reshaped or cut silently
+    with pytest.raises(ValueError, match=message):
+        ContactDetector("lower_back", 100.0).push(t, acc)
+    with pytest.raises(ValueError, match=r"gyro_dps must have shape \(10, 3\)"):
+        ContactDetector("foot", 100.0, has_gyro=True).push(np.arange(10.0), np.ones((10, 3)),
+                                                           np.ones((3, 10)))
+
+
+def test_rates_and_units_the_detector_cannot_read_are_refused() -> None:
+    with pytest.raises(ValueError, match="20 Hz is below the 25 Hz"):
+        ContactDetector("foot", 20.0)
+    rec, _ = synthesize("lower_back", activity="walk", duration_s=10, fs_hz=100, seed=2)
+    with pytest.raises(ValueError, match="m/s\\^2"):
+        detect_contacts(Recording(rec.t_s, rec.acc_g * 9.80665, 100.0, "lower_back"))
+
+
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_tiny_and_empty_streams_give_no_contacts(n: int) -> None:
     det = ContactDetector("lower_back", 100.0)

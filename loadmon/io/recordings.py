@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from loadmon.io.errors import FileFormatError
-from loadmon.signal.types import Recording, finite_rows
+from loadmon.signal.types import Recording, finite_rows, units_problem
 
 __all__ = [
     "ACC_COLUMNS",
@@ -93,13 +93,10 @@ MAX_STEP_BACK_S = 1.0
 MAX_REPEATED_SHARE = 0.10
 #: A given rate further than this (relative) from the timestamps' rate is noted.
 RATE_MISMATCH_REL = 0.10
-#: Median |a| above this (g) cannot be g including gravity.
-MAX_MEDIAN_G = 4.9
 #: Median |a| below this (g) is noted as "gravity removed or not g".
 MIN_MEDIAN_G = 0.3
 #: Plausible nominal rates, Hz (`Recording` accepts this range).
 FS_RANGE_HZ = (1.0, 10_000.0)
-G_M_S2 = 9.80665
 
 #: Bytes read from the start of a file to check it is text.
 SNIFF_BYTES = 1 << 16
@@ -672,25 +669,14 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     Raises
     ------
     FileFormatError
-        When the median resultant is above `MAX_MEDIAN_G` (m/s^2, milli-g or
+        When the median resultant is above
+        `loadmon.signal.types.MAX_MEDIAN_G` (m/s^2, milli-g or
         not accelerations).
     """
+    problem = units_problem(acc_g)
+    if problem:
+        raise FileFormatError(problem)
     median_g = float(np.median(np.linalg.norm(acc_g, axis=1)))
-    if median_g > MAX_MEDIAN_G:
-        if 7.0 <= median_g <= 30.0:
-            raise FileFormatError(
-                f"accelerations look like m/s^2, not g: median |a| is {median_g:.3g} "
-                f"(about 1 g expected, with gravity); divide them by {G_M_S2}"
-            )
-        if 500.0 <= median_g <= 5000.0:
-            raise FileFormatError(
-                f"accelerations look like milli-g, not g: median |a| is {median_g:.4g} "
-                "(about 1 g expected, with gravity); divide them by 1000"
-            )
-        raise FileFormatError(
-            f"median |a| is {median_g:.3g}: not accelerations in g of a body-worn sensor "
-            "(about 1 g expected, with gravity)"
-        )
     if median_g < MIN_MEDIAN_G:
         notes.append(
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "

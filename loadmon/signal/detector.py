@@ -5,8 +5,9 @@ slicing of a stream (one sample at a time, BLE notifications, a whole file)
 and produces exactly the same contacts, because every stage carries its state
 across calls and every decision looks at a fixed window of samples:
 
-1. **clean**: rows with NaN/inf values, or whose timestamp does not increase,
-   are dropped (counted in `ContactDetector.dropped`);
+1. **clean**: rows with NaN/inf values or values no body makes (beyond
+   `MAX_ACC_G` or `MAX_RATE_DPS`: a corrupted sample), or whose timestamp does
+   not increase, are dropped (counted in `ContactDetector.dropped`);
 2. **resample**: linear interpolation onto a uniform grid at the nominal rate
    (timestamps may jitter or gap; gaps are bridged and counted);
 3. **features**: causal filters with carried state (IIR `scipy.signal.sosfilt`,
@@ -65,7 +66,13 @@ import pandas as pd
 from scipy import signal as sps
 from scipy.ndimage import maximum_filter1d
 
-from loadmon.signal.types import CONTACT_COLUMNS, SINGLE_FOOT, Recording, finite_rows
+from loadmon.signal.types import (
+    CONTACT_COLUMNS,
+    SINGLE_FOOT,
+    Recording,
+    finite_rows,
+    units_problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +242,13 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
+#: The detector reads steps and impacts from this rate up.
+MIN_RATE_HZ = 25.0
+#: Larger values are no body's motion but a corrupted sample (twice the widest MEMS ranges,
+#: +-400 g and +-4000 deg/s): the row is dropped, as it would ring through the filters
+#: (or overflow them) for seconds.
+MAX_ACC_G = 1000.0
+MAX_RATE_DPS = 10_000.0
 #: The relative threshold, the soft contact's swing and the stride rhythm compare a candidate
 #: with the recent contacts; after this long without one (two of the slowest walking
 #: strides, `WALK_STRIDE_S`) there are none, and the next candidate starts afresh. Without
@@ -669,6 +683,11 @@ class ContactDetector:
         range_g: float | None = None,
         profile: Profile | None = None,
     ) -> None:
+        if not fs_hz >= MIN_RATE_HZ:  # also NaN
+            raise ValueError(
+                f"a sampling rate of {fs_hz:g} Hz is below the {MIN_RATE_HZ:g} Hz that steps "
+                "and impacts need"
+            )
         self.placement = placement
         self.p = profile or profile_for(placement, fs_hz)
         self.fs = float(fs_hz)
@@ -676,6 +695,7 @@ class ContactDetector:
         self.side = side if placement in SINGLE_FOOT else None
         self.range_g = range_g
         self.dropped = 0
+        self._bounds = np.array([MAX_ACC_G] * 3 + [MAX_RATE_DPS] * 3)[: 6 if has_gyro else 3]
         self._resample = _Resampler(self.fs)
         p, fs = self.p, self.fs
         if p.score == "hf_energy":
@@ -1185,12 +1205,16 @@ class ContactDetector:
             once the next swing has started (a walking stance lasts longer than
             the latency). `contacts_frame` joins them.
         """
-        t = np.asarray(t_s, dtype=np.float64).reshape(-1)
-        cols = [np.asarray(acc_g, dtype=np.float64).reshape(-1, 3)]
+        t = np.asarray(t_s, dtype=np.float64)
+        if t.ndim == 2 and t.shape[1] == 1:
+            t = t[:, 0]
+        if t.ndim != 1:
+            raise ValueError(f"t_s must hold one time per sample, shape (n,); got {t.shape}")
+        cols = [_samples("acc_g", acc_g, len(t))]
         if self.has_gyro:
             if gyro_dps is None:
                 raise ValueError("this detector was created with has_gyro=True: pass gyro_dps")
-            cols.append(np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3))
+            cols.append(_samples("gyro_dps", gyro_dps, len(t)))
         if len(t) == 0:
             return []
         self._pending.append((t, np.hstack(cols)))
@@ -1224,6 +1248,8 @@ class ContactDetector:
             self._pending.clear()
             self._pending_n = 0
             ok = finite_rows(t, x)
+            if (np.abs(x) > self._bounds).any():
+                ok &= (np.abs(np.where(np.isfinite(x), x, 0.0)) <= self._bounds).all(axis=1)
             # keep only strictly increasing timestamps (after the last one seen)
             last = self._resample.last_t
             if len(t):
@@ -1237,6 +1263,14 @@ class ContactDetector:
             if len(tg):
                 self._features(tg, xg)
         return self._process(final=final)
+
+
+def _samples(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    """Return `values` as float64 of shape (n, 3), or raise ValueError naming `name`."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.shape != (n, 3):
+        raise ValueError(f"{name} must have shape ({n}, 3), one row per timestamp; got {x.shape}")
+    return x
 
 
 def contacts_frame(events: Sequence[GaitEvent]) -> pd.DataFrame:
@@ -1285,7 +1319,17 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     -------
     pandas.DataFrame
         One row a contact, with `CONTACT_COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        When the accelerations cannot be in g including gravity (m/s^2 or
+        milli-g: see `loadmon.signal.types.units_problem`), or the rate is
+        below `MIN_RATE_HZ`.
     """
+    problem = units_problem(rec.acc_g)
+    if problem:
+        raise ValueError(problem)
     det = ContactDetector(
         rec.placement,
         rec.fs_hz,

@@ -121,6 +121,42 @@ class GaitSummary:
     clipped: int
 
 
+#: Standard gravity, m/s^2 per g.
+G_M_S2 = 9.80665
+#: The median resultant of a body-worn sensor in g with gravity is about 1 g (0.9-2.5 g on
+#: the real recordings): above this the values cannot be g including gravity.
+MAX_MEDIAN_G = 4.9
+
+
+def units_problem(acc_g: np.ndarray) -> str | None:
+    """Say why accelerations cannot be in g including gravity, or None when they can.
+
+    Parameters
+    ----------
+    acc_g : numpy.ndarray
+        Accelerations said to be in g including gravity, shape (N, 3).
+
+    Returns
+    -------
+    str or None
+        A one-line reason naming the likely unit (m/s^2 or milli-g) when the
+        median resultant is above `MAX_MEDIAN_G`; None otherwise (or without
+        finite samples).
+    """
+    norm = np.linalg.norm(acc_g[finite_rows(acc_g)], axis=1)
+    median_g = float(np.median(norm)) if len(norm) else 0.0
+    if median_g <= MAX_MEDIAN_G:
+        return None
+    if 7.0 <= median_g <= 30.0:
+        return (f"accelerations look like m/s^2, not g: median |a| is {median_g:.3g} "
+                f"(about 1 g expected, with gravity); divide them by {G_M_S2}")
+    if 500.0 <= median_g <= 5000.0:
+        return (f"accelerations look like milli-g, not g: median |a| is {median_g:.4g} "
+                "(about 1 g expected, with gravity); divide them by 1000")
+    return (f"median |a| is {median_g:.3g}: not accelerations in g of a body-worn sensor "
+            "(about 1 g expected, with gravity)")
+
+
 def finite_rows(*arrays: np.ndarray | None) -> np.ndarray:
     """Return the mask of the rows whose values are finite in every array given.
 

@@ -46,10 +46,8 @@ from loadmon.io.recordings import (
     numeric_column,
     one_line,
 )
-from loadmon.signal.types import finite_rows
+from loadmon.signal.types import G_M_S2, finite_rows
 
-#: Standard gravity, m/s^2 per g.
-G_M_S2 = 9.80665
 #: Rows per chunk unless told otherwise (about 8 min at 200 Hz; ~10 MB of arrays).
 DEFAULT_CHUNK_ROWS = 100_000
 #: Rows read from the start of a file to judge its units and time base.
