@@ -9,7 +9,10 @@ across calls and every decision looks at a fixed window of samples:
    `MAX_ACC_G` or `MAX_RATE_DPS`: a corrupted sample), or whose timestamp does
    not increase, are dropped (counted in `ContactDetector.dropped`);
 2. **resample**: linear interpolation onto a uniform grid at the nominal rate
-   (timestamps may jitter or gap; gaps are bridged and counted);
+   (timestamps may jitter or gap; gaps are bridged and counted). A jump in
+   time of `MAX_BRIDGE_S` or more, forward (a gap) or back (a clock reset, a
+   corrupted timestamp), is not bridged: the stream so far is decided as at
+   its end and the detector starts afresh from the sample after the jump;
 3. **features**: causal filters with carried state (IIR `scipy.signal.sosfilt`,
    and for the trunk a linear-phase FIR smoother) give a contact score, a
    refinement signal and an activity signal;
@@ -242,6 +245,10 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
+#: A jump in time this long or longer splits the stream (see the module docstring): a
+#: bridge over it would be seconds of invented samples, read as contacts where the
+#: filters ring, and a stray timestamp an hour ahead would allocate the whole hour.
+MAX_BRIDGE_S = 1.0
 #: The detector reads steps and impacts from this rate up.
 MIN_RATE_HZ = 25.0
 #: Larger values are no body's motion but a corrupted sample (twice the widest MEMS ranges,
@@ -695,6 +702,7 @@ class ContactDetector:
         self.side = side if placement in SINGLE_FOOT else None
         self.range_g = range_g
         self.dropped = 0
+        self._gaps_before = 0  # gaps of the streams before the last jump in time
         self._bounds = np.array([MAX_ACC_G] * 3 + [MAX_RATE_DPS] * 3)[: 6 if has_gyro else 3]
         self._resample = _Resampler(self.fs)
         p, fs = self.p, self.fs
@@ -1234,14 +1242,15 @@ class ContactDetector:
 
     @property
     def gaps(self) -> int:
-        """Gaps in the stream (over four sample periods) bridged by interpolation so far."""
-        return self._resample.gaps
+        """Gaps in the stream (over four sample periods) so far, bridged or split."""
+        return self._gaps_before + self._resample.gaps
 
     def finish(self) -> list[GaitEvent]:
         """End the stream: decide the last samples; return the remaining contacts and toe-offs."""
         return self._run(final=True)
 
     def _run(self, final: bool) -> list[GaitEvent]:
+        out: list[GaitEvent] = []
         if self._pending:
             t = np.concatenate([p[0] for p in self._pending])
             x = np.vstack([p[1] for p in self._pending])
@@ -1250,19 +1259,41 @@ class ContactDetector:
             ok = finite_rows(t, x)
             if (np.abs(x) > self._bounds).any():
                 ok &= (np.abs(np.where(np.isfinite(x), x, 0.0)) <= self._bounds).all(axis=1)
-            # keep only strictly increasing timestamps (after the last one seen)
-            last = self._resample.last_t
-            if len(t):
+            while True:
                 # the latest time seen before each sample, this batch's and the earlier ones
-                first = -np.inf if last is None else last
-                seen = np.concatenate(([first], np.where(ok, t, -np.inf)))
-                ok &= t > np.maximum.accumulate(seen)[:-1]
-            n_drop = len(t) - int(np.count_nonzero(ok))
-            self.dropped += n_drop
-            tg, xg = self._resample(t[ok], x[ok]) if n_drop else self._resample(t, x)
-            if len(tg):
-                self._features(tg, xg)
-        return self._process(final=final)
+                last = -np.inf if self._resample.last_t is None else self._resample.last_t
+                seen = np.concatenate(([last], np.where(ok, t, -np.inf)))
+                before = np.maximum.accumulate(seen)[:-1]
+                jump = ok & (np.abs(t - before) > MAX_BRIDGE_S) & np.isfinite(before)
+                cut = int(np.argmax(jump)) if jump.any() else len(t)
+                # keep only strictly increasing timestamps (after the last one seen)
+                keep = ok[:cut] & (t[:cut] > before[:cut])
+                n_keep = int(np.count_nonzero(keep))
+                self.dropped += cut - n_keep
+                if n_keep == len(t):
+                    tg, xg = self._resample(t, x)
+                else:
+                    tg, xg = self._resample(t[:cut][keep], x[:cut][keep])
+                if len(tg):
+                    self._features(tg, xg)
+                if cut == len(t):
+                    break
+                # a jump in time (a long gap, a clock reset) ends the stream so far
+                out += self._process(final=True)
+                self._restart()
+                t, x, ok = t[cut:], x[cut:], ok[cut:]
+        return out + self._process(final=final)
+
+    def _restart(self) -> None:
+        """Start afresh after a jump in time: new filters, buffers and recent contacts."""
+        gaps = self.gaps + 1
+        carried = {k: getattr(self, k) for k in ("dropped", "_pending", "_pending_n", "_done_s")}
+        fresh = ContactDetector(
+            self.placement, self.fs, self.has_gyro, self.side, self.range_g, self.p
+        )
+        self.__dict__.update(fresh.__dict__)
+        self.__dict__.update(carried)
+        self._gaps_before = gaps
 
 
 def _samples(name: str, values: np.ndarray, n: int) -> np.ndarray:
