@@ -46,8 +46,7 @@ across calls and every decision looks at a fixed window of samples:
 
 Latency: a contact is reported at most ``latency_s`` of stream time after it
 happened, fed in notifications of up to `BATCH_S` of stream: at most 0.5 s for
-every placement at 40 Hz and above (0.52 s for a foot sensor below 40 Hz, read
-by its stride rhythm). A longer notification holds what it carries for its own
+every placement from 25 Hz up. A longer notification holds what it carries for its own
 length, and an irregularly sampled stream adds the wait for the sample after a
 grid point. Its contact time comes with the toe-off, which a walking stance
 (0.6-0.8 s) brings after the contact: with a gyroscope once the next swing has
@@ -227,11 +226,16 @@ WRIST = Profile(
 #: A tibia keeps rotating through stance, so "quiet after the contact" does not
 #: hold there; its impact dominates the push-off instead.
 SHANK = replace(FOOT, classify_s=None, gyro_refine_s=None, relative_threshold=0.45)
-#: Below `LOW_RATE_HZ` impacts are not resolved: a foot sensor is read by its stride rhythm,
-#: which needs a longer look-ahead (a contact is known within 0.56 s instead of 0.5 s).
-LOW_RATE_HZ = 40.0
+#: Below `LOW_RATE_HZ` impacts are not resolved: the foot's 20 Hz high-pass needs 5 Hz of
+#: band below Nyquist (at 40-45 Hz it kept 18-22 Hz: walking F1 0.59-0.66 without a
+#: gyroscope on the DEV recordings resampled, against 0.71-0.75 read by the stride rhythm).
+#: There a foot sensor is read by its stride rhythm. Without a
+#: gyroscope that score peaks in the late swing, before the landing: 121-133 ms on the DEV
+#: walks resampled to 25-45 Hz, 122-160 ms on synthetic walks and runs.
+LOW_RATE_HZ = 50.0
 FOOT_LOW_RATE = replace(
-    FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20, refine_s=None
+    FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20, refine_s=None,
+    event_offset_s=0.125,
 )
 PROFILES: dict[str, Profile] = {
     "foot": FOOT,
@@ -749,11 +753,16 @@ class ContactDetector:
         self._ahead = max(self._cw, self._ref[1]) + 1
         # an onset is decided once every window it reads has arrived and no later candidate
         # can still have an earlier onset: contacts are decided in time order
-        self._decide = max(
-            cls_max, self._imp[1], self._gref[1] + self._imp[1], self._ahead - self._ref[0]
-        )
-        # a contact timed by a delayed score happened this many samples before its peak
+        # a contact timed by a delayed score happened up to `lag` samples before its peak,
+        # or up to `lead` after it (an event offset beyond the delay)
         lag = math.ceil(max(0.0, max(self.delay_s, self._delay_run_s) - p.event_offset_s) * fs)
+        lead = math.ceil(max(0.0, p.event_offset_s - min(self.delay_s, self._delay_run_s)) * fs)
+        self._decide = max(
+            cls_max,
+            self._imp[1] + lead,
+            self._gref[1] + self._imp[1],
+            self._ahead - self._ref[0],
+        )
         self._behind = (
             self._cw
             + max(-self._ref[0], 0)
@@ -764,14 +773,14 @@ class ContactDetector:
         self._forget = w(FORGET_S)
         self._stance = (w(p.stance_s[0]), w(p.stance_s[1]))
         # a contact reported at t is decided when the stream reaches this far past t: its
-        # onset less the score's delay (a peak's sub-sample time may be half a sample
-        # earlier), or a pitch minimum up to `_lead` samples before the onset; notifications
-        # are batched only within the slack below MAX_LATENCY_S
+        # onset less the score's delay plus the event offset (a peak's sub-sample time may
+        # be half a sample earlier), or a pitch minimum up to `_lead` samples before the
+        # onset; notifications are batched only within the slack below MAX_LATENCY_S
         self._lead = w(PITCH_LEAD_S) if self._reads_pitch else 0
-        base = self._decide / fs + max(self.delay_s, self._delay_run_s, self._lead / fs)
-        base -= p.event_offset_s
+        timed_by_score = max(self.delay_s, self._delay_run_s) - p.event_offset_s
         if p.refine_s is None:
-            base += 0.5 / fs
+            timed_by_score += 0.5 / fs
+        base = self._decide / fs + max(timed_by_score, self._lead / fs)
         slack = math.floor((MAX_LATENCY_S - base) * fs + 1e-9)
         # notifications of up to `_batch` samples fill a batch within 2 * _batch - 2 samples
         # of a contact being decided (a longer notification holds a contact for its length)
@@ -1072,11 +1081,18 @@ class ContactDetector:
         profile's event offset earlier (an onset or a pitch minimum: no delay).
         """
         lag = np.round((self._delays(idx) - self.p.event_offset_s) * self.fs).astype(np.int64)
-        return idx - np.maximum(lag, 0)
+        return idx - lag
 
     def _time(self, j: int, delayed: bool = True) -> float:
-        """Return the time of sample `j`, s, less the score filters' delay if `delayed`."""
-        delay = float(self._delays(np.array([j]))[0]) if delayed else 0.0
+        """Return the time of sample `j`, s; if `delayed`, of the contact its score's peak reads.
+
+        That is the sample's time less the score's delay, plus the profile's
+        event offset (where the contact sits relative to the feature). An
+        onset or a pitch minimum is the contact itself.
+        """
+        if not delayed:
+            return float(self._t[j - self._base])
+        delay = float(self._delays(np.array([j]))[0])
         return float(self._t[j - self._base]) - delay + self.p.event_offset_s
 
     def _process(self, final: bool) -> list[GaitEvent]:
@@ -1155,7 +1171,8 @@ class ContactDetector:
             contact = Contact(t_s, self.side, impact, clipped)
             out.append(contact)
             if self.p.classify_s is not None:
-                self._open_stance(j, contact, onset, axis)
+                ic = j if len(pitch) else int(self._at_contact(np.array([j]))[0])
+                self._open_stance(ic, contact, onset, axis)
         while self._open:
             decided, tc = self._toe_off(self._open[0], final)
             if not decided:
