@@ -1068,11 +1068,11 @@ class ContactDetector:
                 return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
         return self._min_gap
 
-    def _delays(self, idx: np.ndarray) -> np.ndarray:
-        """Return the score's delay at samples `idx`, s (the running band's while running)."""
-        if self._cadence is None:
-            return np.full(len(idx), self.delay_s)
-        return np.where(self._period[idx - self._base] > 0, self._delay_run_s, self.delay_s)
+    def _delay(self, j: int) -> float:
+        """Return the score's delay at sample `j`, s (the running band's while running)."""
+        if self._cadence is not None and self._period[j - self._base] > 0:
+            return self._delay_run_s
+        return self.delay_s
 
     def _at_contact(self, idx: np.ndarray) -> np.ndarray:
         """Return the samples at which the contacts found at score samples `idx` happened.
@@ -1080,8 +1080,8 @@ class ContactDetector:
         A contact timed by a delayed score's peak happened the delay less the
         profile's event offset earlier (an onset or a pitch minimum: no delay).
         """
-        lag = np.round((self._delays(idx) - self.p.event_offset_s) * self.fs).astype(np.int64)
-        return idx - lag
+        delays = np.array([self._delay(j) for j in idx.tolist()])
+        return idx - np.round((delays - self.p.event_offset_s) * self.fs).astype(np.int64)
 
     def _time(self, j: int, delayed: bool = True) -> float:
         """Return the time of sample `j`, s; if `delayed`, of the contact its score's peak reads.
@@ -1092,8 +1092,7 @@ class ContactDetector:
         """
         if not delayed:
             return float(self._t[j - self._base])
-        delay = float(self._delays(np.array([j]))[0])
-        return float(self._t[j - self._base]) - delay + self.p.event_offset_s
+        return float(self._t[j - self._base]) - self._delay(j) + self.p.event_offset_s
 
     def _process(self, final: bool) -> list[GaitEvent]:
         out: list[GaitEvent] = []
@@ -1109,9 +1108,10 @@ class ContactDetector:
             # what each onset is, at once; a contact moved by the gyroscope gets its own impact
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
             del self._queue[:k]
-            impacts, clips = self._impacts(self._at_contact(onsets))
+            at = self._at_contact(onsets)
+            impacts, clips = self._impacts(at)
             batch = zip(
-                cands.tolist(),
+                at.tolist(),
                 self._x[cands - self._base].tolist(),
                 onsets.tolist(),
                 (self._peak_offsets(onsets) / self.fs).tolist(),
@@ -1120,7 +1120,7 @@ class ContactDetector:
                 clips.tolist(),
                 strict=True,
             )
-        for _, score, j, shift_s, initial, impact, clipped in batch:
+        for at, score, j, shift_s, initial, impact, clipped in batch:
             if self._last_ic is not None and j - self._last_ic > self._forget:
                 # no recent contacts to compare with: a new bout starts
                 self._last_ic = None
@@ -1171,8 +1171,7 @@ class ContactDetector:
             contact = Contact(t_s, self.side, impact, clipped)
             out.append(contact)
             if self.p.classify_s is not None:
-                ic = j if len(pitch) else int(self._at_contact(np.array([j]))[0])
-                self._open_stance(ic, contact, onset, axis)
+                self._open_stance(j if len(pitch) else at, contact, onset, axis)
         while self._open:
             decided, tc = self._toe_off(self._open[0], final)
             if not decided:
