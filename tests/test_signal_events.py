@@ -147,6 +147,7 @@ def test_contacts_do_not_depend_on_how_the_sensor_is_mounted(
     # orientation is unknown and differs between users: the same recording turned any way
     # (or mirrored, a pod made for the other shoe) gives the same contacts and contact times
     x = pd.read_csv(RECORDINGS / rid / "samples.csv.gz")
+    fs = json.loads((RECORDINGS / rid / "meta.json").read_text())["fs_hz"]
     acc = x[["ax_g", "ay_g", "az_g"]].to_numpy()
     gyro = x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy() if "gx_dps" in x else None
     turn = np.linalg.qr(np.random.default_rng(len(rid)).normal(size=(3, 3)))[0]
@@ -155,7 +156,7 @@ def test_contacts_do_not_depend_on_how_the_sensor_is_mounted(
     # an angular rate is a pseudovector: a mirror image turns the other way
     gyro_turned = None if gyro is None else gyro @ turn.T * np.linalg.det(turn)
     before, after = (
-        detect_contacts(Recording(x["t_s"].to_numpy(), a, 100.0, placement, g, side="right"))
+        detect_contacts(Recording(x["t_s"].to_numpy(), a, fs, placement, g, side="right"))
         for a, g in ((acc, gyro), (acc @ turn.T, gyro_turned))
     )
     assert len(before) > 15

@@ -9,10 +9,11 @@ across calls and every decision looks at a fixed window of samples:
    `MAX_ACC_G` or `MAX_RATE_DPS`: a corrupted sample), or whose timestamp does
    not increase, are dropped (counted in `ContactDetector.dropped`);
 2. **resample**: linear interpolation onto a uniform grid at the nominal rate
-   (timestamps may jitter or gap; gaps are bridged and counted). A jump in
-   time of `MAX_BRIDGE_S` or more, forward (a gap) or back (a clock reset, a
-   corrupted timestamp), is not bridged: the stream so far is decided as at
-   its end and the detector starts afresh from the sample after the jump;
+   (timestamps may jitter or gap; gaps are bridged and counted). A gap of
+   `MAX_BRIDGE_S` or more is not bridged: the stream so far is decided as at
+   its end and the detector starts afresh from the sample after it; a sample
+   that far ahead of its neighbours on both sides is a stray timestamp and is
+   dropped (the sample after a jump tells which: it waits for it);
 3. **features**: causal filters with carried state (IIR `scipy.signal.sosfilt`,
    and for the trunk a linear-phase FIR smoother) give a contact score, a
    refinement signal and an activity signal;
@@ -73,6 +74,7 @@ from loadmon.signal.types import (
     SINGLE_FOOT,
     Recording,
     finite_rows,
+    timing_problem,
     units_problem,
 )
 
@@ -249,15 +251,15 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
-#: A jump in time this long or longer splits the stream (see the module docstring): a
-#: bridge over it would be seconds of invented samples, read as contacts where the
-#: filters ring, and a stray timestamp an hour ahead would allocate the whole hour.
+#: A gap this long or longer splits the stream (see the module docstring): a bridge over
+#: it would be seconds of invented samples, read as contacts where the filters ring, and
+#: an hour-long one would allocate the whole hour.
 MAX_BRIDGE_S = 1.0
 #: The detector reads steps and impacts from this rate up.
 MIN_RATE_HZ = 25.0
-#: Larger values are no body's motion but a corrupted sample (twice the widest MEMS ranges,
-#: +-400 g and +-4000 deg/s): the row is dropped, as it would ring through the filters
-#: (or overflow them) for seconds.
+#: Larger values are no body's motion but a corrupted sample (2.5 times the widest MEMS
+#: ranges, +-400 g and +-4000 deg/s): the row is dropped, as it would ring through the
+#: filters (or overflow them) for seconds.
 MAX_ACC_G = 1000.0
 MAX_RATE_DPS = 10_000.0
 #: The relative threshold, the soft contact's swing and the stride rhythm compare a candidate
@@ -680,7 +682,8 @@ class ContactDetector:
     Attributes
     ----------
     dropped : int
-        Samples dropped as NaN/inf or with a non-increasing timestamp.
+        Samples dropped: NaN/inf or beyond `MAX_ACC_G` / `MAX_RATE_DPS`, a
+        timestamp not after the latest one, or a stray timestamp ahead.
     latency_s : float
         Stream time after a contact at which it is known at the latest.
     """
@@ -706,7 +709,7 @@ class ContactDetector:
         self.side = side if placement in SINGLE_FOOT else None
         self.range_g = range_g
         self.dropped = 0
-        self._gaps_before = 0  # gaps of the streams before the last jump in time
+        self._gaps_before = 0  # gaps of the streams before the last long gap
         self._bounds = np.array([MAX_ACC_G] * 3 + [MAX_RATE_DPS] * 3)[: 6 if has_gyro else 3]
         self._resample = _Resampler(self.fs)
         p, fs = self.p, self.fs
@@ -1157,7 +1160,7 @@ class ContactDetector:
                     self._swings.append(self._swing_peak(j))
                     del self._swings[: -self.p.history]
                 j = self._pitch_minimum(j, pitch)
-            if j != onset:
+            if len(pitch):  # timed by the pitch minimum: its own sample and impact
                 impact, clipped = (v.item() for v in self._impacts(np.array([j])))
                 shift_s = 0.0
             if self._last_ic is not None:
@@ -1280,8 +1283,8 @@ class ContactDetector:
                 last = -np.inf if self._resample.last_t is None else self._resample.last_t
                 seen = np.concatenate(([last], np.where(ok, t, -np.inf)))
                 before = np.maximum.accumulate(seen)[:-1]
-                jump = ok & (np.abs(t - before) > MAX_BRIDGE_S) & np.isfinite(before)
-                cut = int(np.argmax(jump)) if jump.any() else len(t)
+                ahead = ok & (t - before >= MAX_BRIDGE_S) & np.isfinite(before)
+                cut = int(np.argmax(ahead)) if ahead.any() else len(t)
                 # keep only strictly increasing timestamps (after the last one seen)
                 keep = ok[:cut] & (t[:cut] > before[:cut])
                 n_keep = int(np.count_nonzero(keep))
@@ -1294,14 +1297,25 @@ class ContactDetector:
                     self._features(tg, xg)
                 if cut == len(t):
                     break
-                # a jump in time (a long gap, a clock reset) ends the stream so far
-                out += self._process(final=True)
-                self._restart()
+                # a jump ahead: a gap, unless the next sample comes back (a stray timestamp)
+                valid = np.flatnonzero(ok[cut + 1 :])
+                if not len(valid):
+                    if final:  # nothing after it to read
+                        self.dropped += len(t) - cut
+                    else:  # the next sample tells
+                        self._pending.append((t[cut:], x[cut:]))
+                        self._pending_n = len(t) - cut
+                    break
+                if t[cut + 1 + valid[0]] <= t[cut] - MAX_BRIDGE_S:
+                    ok[cut] = False  # stray: dropped (and counted) with the rest
+                else:  # a gap: the stream so far ends here
+                    out += self._process(final=True)
+                    self._restart()
                 t, x, ok = t[cut:], x[cut:], ok[cut:]
         return out + self._process(final=final)
 
     def _restart(self) -> None:
-        """Start afresh after a jump in time: new filters, buffers and recent contacts."""
+        """Start afresh after a long gap: new filters, buffers and recent contacts."""
         gaps = self.gaps + 1
         carried = {k: getattr(self, k) for k in ("dropped", "_pending", "_pending_n", "_done_s")}
         fresh = ContactDetector(
@@ -1371,10 +1385,11 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     ------
     ValueError
         When the accelerations cannot be in g including gravity (m/s^2 or
-        milli-g: see `loadmon.signal.types.units_problem`), or the rate is
-        below `MIN_RATE_HZ`.
+        milli-g: see `loadmon.signal.types.units_problem`), the timestamps
+        cannot be seconds at the nominal rate (`timing_problem`), or the rate
+        is below `MIN_RATE_HZ`.
     """
-    problem = units_problem(rec.acc_g)
+    problem = units_problem(rec.acc_g) or timing_problem(rec.t_s, rec.fs_hz)
     if problem:
         raise ValueError(problem)
     det = ContactDetector(

@@ -75,10 +75,10 @@ class Recording:
 
     @property
     def duration_s(self) -> float:
-        """Time from the first sample to the latest one, in seconds.
+        """Time from the first finite timestamp to the latest one, in seconds.
 
-        Over finite timestamps only: the detector drops a sample whose
-        timestamp is not finite or not after every earlier one.
+        A sample without a finite timestamp is one the detector drops; one
+        stepping back in time does not shorten the recording.
         """
         t = self.t_s[np.isfinite(self.t_s)]
         return float(t.max() - t[0]) if len(t) else 0.0
@@ -158,6 +158,35 @@ def units_problem(acc_g: np.ndarray) -> str | None:
                 "(about 1 g expected, with gravity); divide them by 1000")
     return (f"median |a| is {median_g:.3g}: not accelerations in g of a body-worn sensor "
             "(about 1 g expected, with gravity)")
+
+
+def timing_problem(t_s: np.ndarray, fs_hz: float) -> str | None:
+    """Say why timestamps cannot be seconds at the nominal rate, or None when they can.
+
+    Parameters
+    ----------
+    t_s : numpy.ndarray
+        Sample times said to be in seconds, shape (N,).
+    fs_hz : float
+        The nominal rate they are said to follow.
+
+    Returns
+    -------
+    str or None
+        A one-line reason when the median interval between increasing
+        timestamps is more than four times off the nominal period
+        (milliseconds given as seconds, or the wrong rate).
+    """
+    some = t_s[:: max(1, len(t_s) // UNITS_SAMPLES)]
+    step = np.diff(some[np.isfinite(some)]) / max(1, len(t_s) // UNITS_SAMPLES)
+    step = step[step > 0]
+    if not len(step):
+        return None
+    median_s = float(np.median(step))
+    if 0.25 <= median_s * fs_hz <= 4.0:
+        return None
+    return (f"timestamps advance {median_s:.3g} s per sample, against {1.0 / fs_hz:.3g} s at "
+            f"the nominal {fs_hz:g} Hz: not seconds, or not that rate")
 
 
 def finite_rows(*arrays: np.ndarray | None) -> np.ndarray:
