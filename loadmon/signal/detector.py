@@ -47,11 +47,12 @@ across calls and every decision looks at a fixed window of samples:
 
 Latency: a contact is reported at most ``latency_s`` of stream time after it
 happened, fed in notifications of up to `BATCH_S` of stream: at most 0.5 s for
-every placement from 25 Hz up. A longer notification holds what it carries for its own
-length, and an irregularly sampled stream adds the wait for the sample after a
-grid point. Its contact time comes with the toe-off, which a walking stance
-(0.6-0.8 s) brings after the contact: with a gyroscope once the next swing has
-started, without one at the end of a search over 80 % of the stride. Memory is
+every placement from 25 Hz up. A longer notification holds what it carries for
+its own length, and an irregularly sampled stream adds the wait for the sample
+after a grid point (a sample a long gap ahead, for the one after it). Its
+contact time comes with the toe-off, which a walking stance (0.6-0.8 s) brings
+after the contact: with a gyroscope once the next swing has started, without
+one at the end of a search over 80 % of the stride. Memory is
 bounded by a buffer of about two seconds of samples, whatever the stream's
 duration.
 """
@@ -231,9 +232,9 @@ SHANK = replace(FOOT, classify_s=None, gyro_refine_s=None, relative_threshold=0.
 #: Below `LOW_RATE_HZ` impacts are not resolved: the foot's 20 Hz high-pass needs 5 Hz of
 #: band below Nyquist (at 40-45 Hz it kept 18-22 Hz: walking F1 0.59-0.66 without a
 #: gyroscope on the DEV recordings resampled, against 0.71-0.75 read by the stride rhythm).
-#: There a foot sensor is read by its stride rhythm. Without a
-#: gyroscope that score peaks in the late swing, before the landing: 121-133 ms on the DEV
-#: walks resampled to 25-45 Hz, 122-160 ms on synthetic walks and runs.
+#: There a foot sensor is read by its stride rhythm. Without a gyroscope that score peaks
+#: in the late swing, before the landing: 121-133 ms on the DEV walks resampled to
+#: 25-45 Hz, 122-160 ms on synthetic walks and runs.
 LOW_RATE_HZ = 50.0
 FOOT_LOW_RATE = replace(
     FOOT, score="band_norm", band_hz=(0.5, 5.0), candidate_window_s=0.20, refine_s=None,
@@ -746,20 +747,20 @@ class ContactDetector:
         self._cw = max(1, w(p.candidate_window_s))
         self._ref = (w(p.refine_s[0]), w(p.refine_s[1])) if p.refine_s else (0, 0)
         self._cls = (w(p.classify_s[0]), w(p.classify_s[1])) if p.classify_s else (0, 0)
-        lead = IMPACT_WINDOW_S[0] if p.refine_s is not None else -PEAK_TIMING_S
-        self._imp = (w(lead), w(IMPACT_WINDOW_S[1]))
+        start = IMPACT_WINDOW_S[0] if p.refine_s is not None else -PEAK_TIMING_S
+        self._imp = (w(start), w(IMPACT_WINDOW_S[1]))
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
         self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
         cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
         # a candidate is known once the score's window around it has arrived, with its onset
         self._ahead = max(self._cw, self._ref[1]) + 1
-        # an onset is decided once every window it reads has arrived and no later candidate
-        # can still have an earlier onset: contacts are decided in time order
         # a contact timed by a delayed score happened up to `lag` samples before its peak,
         # or up to `lead` after it (an event offset beyond the delay)
         lag = math.ceil(max(0.0, max(self.delay_s, self._delay_run_s) - p.event_offset_s) * fs)
         lead = math.ceil(max(0.0, p.event_offset_s - min(self.delay_s, self._delay_run_s)) * fs)
+        # an onset is decided once every window it reads has arrived and no later candidate
+        # can still have an earlier onset: contacts are decided in time order
         self._decide = max(
             cls_max,
             self._imp[1] + lead,
