@@ -60,7 +60,7 @@ def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
     return contacts_frame(out)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     placement=st.sampled_from(["foot", "ankle", "lower_back", "wrist", "phone_hand"]),
     activity=st.sampled_from(["run", "walk"]),
@@ -69,9 +69,11 @@ def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
     sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=5),
     jitter=st.booleans(),
     gyro=st.booleans(),
+    jump=st.sampled_from(["none", "gap", "stray", "back"]),
+    where=st.floats(0.05, 0.95),
 )
 def test_any_chunking_gives_identical_contacts(
-    placement, activity, fs_hz, seed, sizes, jitter, gyro
+    placement, activity, fs_hz, seed, sizes, jitter, gyro, jump, where
 ) -> None:
     rec, _ = synthesize(
         placement,
@@ -84,6 +86,16 @@ def test_any_chunking_gives_identical_contacts(
         dropouts=1,
         gyro=gyro and placement in SINGLE_FOOT,
     )
+    # a gap of seconds (the stream splits), a stray timestamp ahead, a clock set back
+    i = round(where * len(rec.t_s))
+    t = rec.t_s.copy()
+    if jump == "gap":
+        t[i:] += 2.5
+    elif jump == "stray":
+        t[i] += 40.0
+    elif jump == "back":
+        t[i:] -= 1.5
+    rec = Recording(t, rec.acc_g, rec.fs_hz, rec.placement, rec.gyro_dps)
     whole = detect_contacts(rec)
     pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole)
 
