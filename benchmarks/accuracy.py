@@ -186,7 +186,7 @@ class Score(_Rates):
     steps_true: int | None = None  # reference step total
     cadence_spm: float | None = None
     det_times: list[float] = field(default_factory=list)  # kept for the adeptdata comparison
-    impact_rel_err: list[float] = field(default_factory=list)  # synthetic: matched, unclipped
+    impact_rel_err: list[float] = field(default_factory=list)  # matched (synthetic unclipped)
     contact_ms_err: list[float] = field(default_factory=list)  # matched, with a contact time
     stances: int = 0               # real: matched contacts whose toe-off is labelled
     steady: tuple[int, int, int] = (0, 0, 0)  # (tp, fp, fn) away from the ends of a walk
@@ -460,6 +460,37 @@ def read_recording(folder: Path, gyro: bool = True):
     return rec, meta, events
 
 
+def impact_errors(s: Score, rec, contacts: pd.DataFrame, events: pd.DataFrame,
+                  meta: dict) -> None:
+    """Score impacts against the peak resultant at the labelled contacts (real recordings).
+
+    For each detection within the matching tolerance of a labelled contact
+    (the recording's offset removed), the relative error of its ``impact_g``
+    against the peak resultant over `IMPACT_WINDOW_S` around that contact, on
+    the detector's timeline; fills ``s.impact_rel_err``.
+    """
+    from loadmon.signal.detector import IMPACT_WINDOW_S
+
+    ic = events.loc[events["kind"] == "ic"]
+    if meta["placement"] in ("foot", "ankle", "shank") and meta.get("side"):
+        ic = ic[ic["side"] == meta["side"]]
+    labels = np.sort(ic["t_s"].to_numpy(float))
+    offset = float(np.median(s.offsets)) if s.offsets else 0.0
+    tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
+    magnitude = np.linalg.norm(rec.acc_g, axis=1)
+    t = rec.t_s
+    if not len(labels):
+        return
+    for when, impact in zip(contacts["t_s"].to_numpy(float) - offset,
+                            contacts["impact_g"].to_numpy(float), strict=True):
+        g = labels[np.argmin(np.abs(labels - when))]
+        lo, hi = np.searchsorted(t, [g + offset + IMPACT_WINDOW_S[0],
+                                     g + offset + IMPACT_WINDOW_S[1]], side="left")
+        if abs(g - when) <= tol and hi > lo and np.isfinite(impact):
+            peak = float(magnitude[lo:hi].max())
+            s.impact_rel_err.append((impact - peak) / peak)
+
+
 def run_real(args: tuple[str, str, str, str, bool]) -> Score:
     """Worker: detect and score one real recording."""
     folder, detector, summarizer, rid, gyro = args
@@ -473,6 +504,8 @@ def run_real(args: tuple[str, str, str, str, bool]) -> Score:
         s = score_recording(contacts["t_s"].to_numpy(float), meta, events, steps=summ.steps,
                             cadence_spm=summ.cadence_spm, rid=rid,
                             contact_ms=contacts["contact_ms"].to_numpy(float))
+        if s.kind == "events":
+            impact_errors(s, rec, contacts, events, meta)
         s.seconds = dt
         return s
     except Exception as e:  # a failed recording is reported, not fatal
