@@ -210,6 +210,14 @@ class Score(_Rates):
         return None
 
 
+def initial_contacts(events: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The labelled initial contacts a recording is scored on (a single-foot sensor: its side)."""
+    ev = events[events["kind"] == "ic"]
+    if meta["placement"] in ("foot", "ankle", "shank") and meta.get("side"):
+        ev = ev[ev["side"] == meta["side"]]
+    return ev
+
+
 def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, *,
                     steps: int | None = None, cadence_spm: float | None = None,
                     rid: str | None = None, contact_ms: np.ndarray | None = None) -> Score:
@@ -249,9 +257,7 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
     if meta.get("gt") != "events" or events is None:
         return s
     s.kind = "events"
-    ev = events[events["kind"] == "ic"]
-    if meta["placement"] in ("foot", "ankle", "shank") and meta.get("side"):
-        ev = ev[ev["side"] == meta["side"]]
+    ev = initial_contacts(events, meta)
     wins = coverage(meta, meta.get("side"))
     sides = sorted(set(ev["side"])) if s.group == "phone" else [None]
     tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
@@ -471,16 +477,13 @@ def impact_errors(s: Score, rec, contacts: pd.DataFrame, events: pd.DataFrame,
     """
     from loadmon.signal.detector import IMPACT_WINDOW_S
 
-    ic = events.loc[events["kind"] == "ic"]
-    if meta["placement"] in ("foot", "ankle", "shank") and meta.get("side"):
-        ic = ic[ic["side"] == meta["side"]]
-    labels = np.sort(ic["t_s"].to_numpy(float))
+    labels = np.sort(initial_contacts(events, meta)["t_s"].to_numpy(float))
+    if not len(labels):
+        return
     offset = float(np.median(s.offsets)) if s.offsets else 0.0
     tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
     magnitude = np.linalg.norm(rec.acc_g, axis=1)
     t = rec.t_s
-    if not len(labels):
-        return
     for when, impact in zip(contacts["t_s"].to_numpy(float) - offset,
                             contacts["impact_g"].to_numpy(float), strict=True):
         g = labels[np.argmin(np.abs(labels - when))]
