@@ -1149,7 +1149,7 @@ class ContactDetector:
                 continue
             onset = j
             axis = None
-            pitch = np.empty(0)
+            pitch = np.empty(0)  # stays empty unless the contact is timed by its pitch minimum
             if self._reads_pitch:
                 axis = self._pitch_axis(j)
                 pitch = self._pitch(j, axis)
@@ -1317,14 +1317,14 @@ class ContactDetector:
 
     def _restart(self) -> None:
         """Start afresh after a long gap: new filters, buffers and recent contacts."""
-        gaps = self.gaps + 1
-        carried = {k: getattr(self, k) for k in ("dropped", "_pending", "_pending_n", "_done_s")}
+        # what outlives a stream: the counts, and the batching clock (`_run` has taken the
+        # pending samples)
+        carried = {"dropped": self.dropped, "_done_s": self._done_s, "_gaps_before": self.gaps + 1}
         fresh = ContactDetector(
             self.placement, self.fs, self.has_gyro, self.side, self.range_g, self.p
         )
         self.__dict__.update(fresh.__dict__)
         self.__dict__.update(carried)
-        self._gaps_before = gaps
 
 
 def _samples(name: str, values: np.ndarray, n: int) -> np.ndarray:
