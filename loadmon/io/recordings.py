@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from loadmon.io.errors import FileFormatError
-from loadmon.signal.types import Recording, finite_rows, units_problem
+from loadmon.signal.types import Recording, finite_rows, median_resultant_g, units_problem
 
 __all__ = [
     "ACC_COLUMNS",
@@ -673,10 +673,10 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
         `loadmon.signal.types.MAX_MEDIAN_G` (m/s^2, milli-g or
         not accelerations).
     """
-    problem = units_problem(acc_g)
+    median_g = median_resultant_g(acc_g)
+    problem = units_problem(median_g)
     if problem:
         raise FileFormatError(problem)
-    median_g = float(np.median(np.linalg.norm(acc_g, axis=1)))
     if median_g < MIN_MEDIAN_G:
         notes.append(
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "

@@ -75,6 +75,7 @@ from loadmon.signal.types import (
     SINGLE_FOOT,
     Recording,
     finite_rows,
+    median_resultant_g,
     timing_problem,
     units_problem,
 )
@@ -1390,7 +1391,7 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
         cannot be seconds at the nominal rate (`timing_problem`), or the rate
         is below `MIN_RATE_HZ`.
     """
-    problem = units_problem(rec.acc_g) or timing_problem(rec.t_s, rec.fs_hz)
+    problem = units_problem(median_resultant_g(rec.acc_g)) or timing_problem(rec.t_s, rec.fs_hz)
     if problem:
         raise ValueError(problem)
     det = ContactDetector(

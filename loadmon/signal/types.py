@@ -5,6 +5,7 @@ And `finite_rows`, the row check of samples shared by the detector and the reade
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
@@ -126,29 +127,43 @@ G_M_S2 = 9.80665
 #: The median resultant of a body-worn sensor in g with gravity is about 1 g (0.9-2.5 g on
 #: the real recordings): above this the values cannot be g including gravity.
 MAX_MEDIAN_G = 4.9
-#: `units_problem` reads about this many samples, evenly spread.
+#: `median_resultant_g` reads about this many samples, evenly spread.
 UNITS_SAMPLES = 1 << 16
 
 
-def units_problem(acc_g: np.ndarray) -> str | None:
-    """Say why accelerations cannot be in g including gravity, or None when they can.
+def median_resultant_g(acc_g: np.ndarray) -> float:
+    """Median resultant acceleration over about `UNITS_SAMPLES` evenly spread rows.
 
     Parameters
     ----------
     acc_g : numpy.ndarray
-        Accelerations said to be in g including gravity, shape (N, 3).
+        Accelerations, shape (N, 3); rows with a NaN or infinite value are skipped.
+
+    Returns
+    -------
+    float
+        The median of the finite rows' resultants; NaN without any.
+    """
+    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]  # a median needs no more
+    norm = np.linalg.norm(some[finite_rows(some)], axis=1)
+    return float(np.median(norm)) if len(norm) else math.nan
+
+
+def units_problem(median_g: float) -> str | None:
+    """Say why accelerations cannot be in g including gravity, or None when they can.
+
+    Parameters
+    ----------
+    median_g : float
+        Their median resultant (`median_resultant_g`).
 
     Returns
     -------
     str or None
         A one-line reason naming the likely unit (m/s^2 or milli-g) when the
-        median resultant is above `MAX_MEDIAN_G`; None otherwise (or without
-        finite samples).
+        median is above `MAX_MEDIAN_G`; None otherwise (or when it is NaN).
     """
-    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]  # a median needs no more
-    norm = np.linalg.norm(some[finite_rows(some)], axis=1)
-    median_g = float(np.median(norm)) if len(norm) else 0.0
-    if median_g <= MAX_MEDIAN_G:
+    if not median_g > MAX_MEDIAN_G:
         return None
     if 7.0 <= median_g <= 30.0:
         return (f"accelerations look like m/s^2, not g: median |a| is {median_g:.3g} "
