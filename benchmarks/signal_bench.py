@@ -154,6 +154,11 @@ def offline(hours: float, reps: int) -> None:
           "peak MiB = tracemalloc peak of one offline call")
 
 
+def n_contacts(events: list) -> int:
+    """Number of initial contacts among a push's events (toe-offs come apart)."""
+    return sum(isinstance(e, Contact) for e in events)
+
+
 def stream(placement: str, fs: float, gyro: bool, hours: float, chunk: int = CHUNK,
            block: Block | None = None) -> dict:
     """Feed ``hours`` of stream to a detector; CPU time of every push."""
@@ -168,9 +173,9 @@ def stream(placement: str, fs: float, gyro: bool, hours: float, chunk: int = CHU
         c0 = clock()
         out = det.push(t, a, g)
         costs[i] = clock() - c0
-        contacts += sum(isinstance(e, Contact) for e in out)
+        contacts += n_contacts(out)
     c0 = clock()
-    contacts += sum(isinstance(e, Contact) for e in det.finish())
+    contacts += n_contacts(det.finish())
     cpu = float(costs.sum()) + clock() - c0
     stream_s = len(costs) * chunk / fs
     rss = rss_kib() - rss0
@@ -231,7 +236,7 @@ def memory(hours: float, marks: tuple[float, ...]) -> None:
     det = ContactDetector(placement, fs, has_gyro=gyro)
     contacts, done, overall = 0, 0, 0
     for t, a, g in block.chunks(MEM_CHUNK, total):
-        contacts += sum(isinstance(e, Contact) for e in det.push(t, a, g))
+        contacts += n_contacts(det.push(t, a, g))
         done += len(t)
         if pending and done >= pending[0]:
             pending.pop(0)
