@@ -413,6 +413,30 @@ def test_constant_signal_gives_no_contacts() -> None:
     assert (summary.contacts, summary.steps, summary.cadence_spm) == (0, 0, None)
 
 
+@pytest.mark.parametrize("placement", ["shank", "foot", "ankle"])
+@pytest.mark.parametrize("fs", [100.0, 1000.0])
+def test_a_noisy_sensor_at_rest_reports_no_contacts(placement: str, fs: float) -> None:
+    # a high-range (tibial-shock) accelerometer has tens of mg of noise: its impact score
+    # passes the absolute minimum, and a still shank pod used to report 30-100 a minute
+    rng = np.random.default_rng(7)
+    n = round(60 * fs)
+    found = []
+    for noise_g in (0.02, 0.04):
+        acc = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0.0, noise_g, (n, 3))
+        found.append(len(detect_contacts(Recording(np.arange(n) / fs, acc, fs, placement))))
+    assert max(found) <= 2
+
+
+@pytest.mark.parametrize("activity", ["walk", "run"])
+def test_a_noisy_shank_keeps_its_contacts_and_no_others(activity: str) -> None:
+    for noise_g in (0.02, 0.04):
+        rec, truth = synthesize(
+            "shank", activity=activity, duration_s=60, fs_hz=1000.0, seed=3, noise_g=noise_g
+        )
+        found = detect_contacts(rec)["t_s"].to_numpy()
+        assert f1_after_offset(found, truth["t_s"].to_numpy()) >= 0.98, noise_g
+
+
 def test_clipped_impacts_are_marked() -> None:
     rec, _ = synthesize(
         "foot",

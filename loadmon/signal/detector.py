@@ -31,7 +31,8 @@ across calls and every decision looks at a fixed window of samples:
    in stance), otherwise it is a push-off and not a contact. Candidates are
    decided in the order of their onsets, each once the windows it reads have
    arrived;
-6. **accept**: a refractory interval (while running, a fraction of the
+6. **accept**: an impact score must stand out of the sensor's noise floor
+   (`FLOOR_RATIO`); a refractory interval (while running, a fraction of the
    tracked step period) and a threshold relative to the recent accepted
    scores reject ringing and small bumps; with a foot gyroscope a contact
    must end a swing (the pitch rate crosses from swing to stance), and a
@@ -269,6 +270,16 @@ MAX_RATE_DPS = 10_000.0
 #: strides, `WALK_STRIDE_S`) there are none, and the next candidate starts afresh. Without
 #: it a hard run followed by a gentle walk, or one ringing artefact, muted a sensor for good.
 FORGET_S = 3.2
+#: An impact score (``hf_energy``) candidate must reach `FLOOR_RATIO` times the score's
+#: lowest value over the `FLOOR_S` before it: a landing stands out of the sensor's noise
+#: floor, which a walking or running foot reaches in every stance or swing. At rest the
+#: score of white noise wanders within a factor of about 2 (1.5 at 1,000 Hz), and a
+#: high-range sensor (a +-200 g tibial-shock accelerometer has tens of mg of noise)
+#: passes `Profile.min_score_g`: a still shank pod reported 30-100 contacts a minute. The
+#: floor is read once the score's smoothing has settled (a period of its low-pass corner
+#: after a stream starts): no contact is reported before.
+FLOOR_S = 1.0
+FLOOR_RATIO = 3.0
 #: A contact's impact is the peak resultant over this window (from, to) around its time.
 IMPACT_WINDOW_S = (-0.02, 0.08)
 #: A contact timed by a smoothed score's peak (trunk, wrist, phones) sits within about this
@@ -753,6 +764,8 @@ class ContactDetector:
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
         self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
+        self._floor = w(FLOOR_S) if p.score == "hf_energy" else 0
+        self._settle = w(1.0 / p.band_hz[1])  # the smoothing low-pass's settling
         cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
         # a candidate is known once the score's window around it has arrived, with its onset
         self._ahead = max(self._cw, self._ref[1]) + 1
@@ -771,7 +784,8 @@ class ContactDetector:
         self._behind = (
             self._cw
             + max(-self._ref[0], 0)
-            + max(cls_max, lag - self._imp[0], -self._gref[0], self._swing[0], self._swp[0])
+            + max(cls_max, lag - self._imp[0], -self._gref[0], self._swing[0], self._swp[0],
+                  self._floor)
             + 1
         )
         self._min_gap = w(p.min_interval_s)
@@ -1065,6 +1079,17 @@ class ContactDetector:
             return peak, np.zeros(len(idx), dtype=bool)
         return peak, peak >= 0.98 * self.range_g
 
+    def _noise_floor(self, idx: np.ndarray) -> np.ndarray:
+        """Lowest score over the `FLOOR_S` up to each candidate (sample indices).
+
+        Read where the score's smoothing has settled: it starts from zero at the
+        stream's start (infinite before then: no candidate passes).
+        """
+        first = idx - self._floor
+        seg = self._windows(self._x, first, self._floor + 1, np.inf)[0]
+        settled = first[:, None] + np.arange(self._floor + 1) >= self._settle
+        return np.where(settled, seg, np.inf).min(axis=1)
+
     def _refractory(self, j: int) -> int:
         """Shortest interval (samples) to the previous contact for a contact at `j`."""
         if self._cadence is not None:
@@ -1113,11 +1138,15 @@ class ContactDetector:
             # what each onset is, at once; a contact moved by the gyroscope gets its own impact
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
             del self._queue[:k]
+            scores = self._x[cands - self._base]
+            if self._floor:  # out of the noise floor, or never a contact
+                keep = scores >= FLOOR_RATIO * self._noise_floor(cands)
+                onsets, cands, scores = onsets[keep], cands[keep], scores[keep]
             at = self._at_contact(onsets)
             impacts, clips = self._impacts(at)
             batch = zip(
                 at.tolist(),
-                self._x[cands - self._base].tolist(),
+                scores.tolist(),
                 onsets.tolist(),
                 (self._peak_offsets(onsets) / self.fs).tolist(),
                 self._initial(onsets).tolist(),
