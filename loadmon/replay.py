@@ -68,7 +68,7 @@ RATE_PROBE_SAMPLES = 20_000
 LIVE_SLICE_S = 0.1
 
 DetectFn = Callable[["Recording"], "pd.DataFrame"]
-SummarizeFn = Callable[["pd.DataFrame", "Recording"], "GaitSummary"]
+SummarizeFn = Callable[["pd.DataFrame", "Recording", "np.ndarray | None"], "GaitSummary"]
 #: Called after each piece of a stream with the time since its first sample (s), the
 #: time on the file's clock (s) and the contacts and toe-offs that piece decided.
 UpdateFn = Callable[[float, float, Sequence["GaitEvent"]], None]
@@ -284,8 +284,9 @@ def replay(
         ``detect(recording) -> contacts`` for a whole file; default
         `loadmon.signal.detect_contacts`.
     summarize : callable, optional
-        ``summarize(contacts, recording) -> GaitSummary``; default
-        `loadmon.signal.summarize`.
+        ``summarize(contacts, recording, segments_s) -> GaitSummary``; default
+        `loadmon.signal.summarize` (a streamed file passes its stretches with
+        samples, a whole one None).
 
     Returns
     -------
@@ -345,7 +346,7 @@ def _replay_whole(
         file=path, placement=placement, fs_hz=rec.fs_hz, n_samples=len(rec.t_s),
         t_first_s=float(rec.t_s[0]), t_last_s=float(rec.t_s[-1]),
         has_gyro=rec.gyro_dps is not None, side=rec.side, start_utc=rec.start_utc,
-        device=rec.device, contacts=contacts, summary=summarize(contacts, rec), info=info,
+        device=rec.device, contacts=contacts, summary=summarize(contacts, rec, None), info=info,
         notes=notes, streamed=False,
     )
 
@@ -387,6 +388,7 @@ def _replay_stream(
     summarize: SummarizeFn,
 ) -> ReplayResult:
     from loadmon.signal import ContactDetector, contacts_frame
+    from loadmon.signal.summary import segments_between_gaps
     from loadmon.signal.types import Recording
 
     fmt = detect_format(path, format)
@@ -469,17 +471,20 @@ def _replay_stream(
     if det.dropped:  # the reader dropped these already; the detector sees clean samples
         notes.append(f"the detector dropped {det.dropped} samples")
     contacts = contacts_frame(found)
-    span = Recording(  # summarize reads the placement and the time span only
+    span = Recording(  # summarize reads the placement and rate, the stretches come apart
         t_s=np.array([t0, t_last]), acc_g=np.zeros((2, 3)), fs_hz=rate, placement=placement,
         side=meta.side,
     )
+    segments = segments_between_gaps(t0, t_last, np.array(gaps.before), np.array(gaps.length),
+                                     rate)
     info = chunks.info
     if info.start_utc is None and meta.start_utc is not None:  # a plain layout's meta.json
         info = replace(info, start_utc=meta.start_utc)
     return ReplayResult(
         file=path, placement=placement, fs_hz=rate, n_samples=n, t_first_s=t0, t_last_s=t_last,
         has_gyro=has_gyro, side=meta.side, start_utc=info.start_utc,
-        device=info.device, contacts=contacts, summary=summarize(contacts, span), info=info,
+        device=info.device, contacts=contacts, summary=summarize(contacts, span, segments),
+        info=info,
         notes=notes, streamed=True,
     )
 

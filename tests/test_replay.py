@@ -291,7 +291,7 @@ def _fake_contacts(rec: Recording) -> pd.DataFrame:
     }, columns=list(CONTACT_COLUMNS))
 
 
-def _fake_summary(contacts: pd.DataFrame, rec: Recording) -> GaitSummary:
+def _fake_summary(contacts: pd.DataFrame, rec: Recording, segments_s=None) -> GaitSummary:
     return GaitSummary(
         contacts=len(contacts), steps=np.int64(2 * len(contacts)), cadence_spm=np.float64(160.0),
         cadence_spm_per_min=(158.0, float("nan"), 161.5), impact_g_median=3.855,
@@ -335,7 +335,7 @@ def test_replay_json_schema_and_nulls(tmp_path: Path) -> None:
 def test_replay_json_no_contacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replay_mod, "detect_contacts",
                         lambda rec: pd.DataFrame(columns=list(CONTACT_COLUMNS)))
-    monkeypatch.setattr(replay_mod, "summarize", lambda c, rec: GaitSummary(
+    monkeypatch.setattr(replay_mod, "summarize", lambda c, rec, segments_s=None: GaitSummary(
         0, 0, None, (), None, None, None, None, None, 0))
     result = _run(_write(tmp_path / "s.csv", _walk()), "-p", "wrist", "--json")
     assert result.exit_code == 0, result.output

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -456,12 +458,101 @@ def test_clipped_impacts_are_marked() -> None:
     assert (found["side"] == "left").all()
 
 
+def _contacts_at(t_s: np.ndarray) -> pd.DataFrame:
+    n = len(t_s)
+    return pd.DataFrame({"t_s": t_s, "side": [None] * n, "impact_g": np.full(n, 3.0),
+                         "clipped": np.zeros(n, bool), "contact_ms": np.full(n, np.nan)})
+
+
+def _samples(t_s: np.ndarray, placement: str = "lower_back") -> Recording:
+    return Recording(t_s, np.tile([0.0, 0.0, 1.0], (len(t_s), 1)), 100.0, placement)
+
+
+def test_cadence_counts_the_steps_in_an_interval_that_missed_contacts() -> None:
+    # contacts missed in a bout (a dropout bridged, a weak step) left intervals of two or
+    # three steps counted as one: five of them in a minute read 170 steps/min for 180
+    rng = np.random.default_rng(3)
+    t = np.cumsum(np.full(180, 1 / 3) + rng.normal(0.0, 0.006, 180))
+    keep = np.ones(len(t), bool)
+    for g, n in ((30, 1), (60, 2), (90, 1), (120, 2), (150, 1)):
+        keep[g : g + n] = False  # one or two contacts in a row
+    rec = _samples(np.arange(0.0, 61.0, 0.01))
+    full = summarize(_contacts_at(t), rec)
+    missed = summarize(_contacts_at(t[keep]), rec)
+    assert missed.contacts == full.contacts - 7
+    assert missed.cadence_spm == pytest.approx(full.cadence_spm, rel=0.005)
+    assert missed.step_time_cv == pytest.approx(full.step_time_cv, rel=0.2)
+
+
+def test_a_pause_is_not_steps_and_a_foot_pauses_like_a_trunk() -> None:
+    walk = np.arange(0.0, 30.0, 0.6)  # 100 steps/min
+    t = np.concatenate((walk, walk[-1] + 7.3 + walk))  # a 7.3 s stop
+    rec = _samples(np.arange(0.0, 70.0, 0.01))
+    assert summarize(_contacts_at(t), rec).cadence_spm == pytest.approx(100.0)
+    slow = np.arange(0.0, 60.0, 60 / 55)  # 55 steps/min: standing about, not walking
+    assert summarize(_contacts_at(slow), rec).cadence_spm is None
+    # the same gait seen by one foot: every other contact, a stride apart
+    foot = _samples(np.arange(0.0, 70.0, 0.01), "foot")
+    assert summarize(_contacts_at(slow[::2]), foot).cadence_spm is None
+    assert summarize(_contacts_at(t[::2]), foot).cadence_spm == pytest.approx(100.0)
+
+
+def test_repeated_or_timeless_contacts_count_once_or_not_at_all() -> None:
+    t = np.arange(0.0, 30.0, 0.4)
+    rec = _samples(np.arange(0.0, 31.0, 0.01))
+    clean = summarize(_contacts_at(t), rec)
+    messy = summarize(_contacts_at(np.concatenate((t, t[::3], [np.nan, np.nan]))), rec)
+    assert (messy.contacts, messy.steps) == (clean.contacts, clean.steps)
+    assert messy.cadence_spm == pytest.approx(clean.cadence_spm) == pytest.approx(150.0)
+    one = summarize(_contacts_at(t[:1]), rec)
+    assert (one.impact_g_median, one.impact_g_iqr) == (3.0, None)  # no spread of one value
+
+
+def test_cadence_per_minute_follows_the_time_with_samples() -> None:
+    t = np.arange(0.5, 240.0, 60 / 170)  # 170 steps/min for four minutes
+    samples = np.arange(0.0, 240.0, 0.01)
+    assert summarize(_contacts_at(t), _samples(samples)).cadence_spm_per_min == \
+        pytest.approx((170, 170, 170, 170), abs=1.5)
+    # no samples from 70 to 101 s (nor contacts): minute 2 has 29 s, too little to say
+    gap = (samples < 70) | (samples >= 101)
+    lost = (t < 70) | (t >= 101)
+    per_min = summarize(_contacts_at(t[lost]), _samples(samples[gap])).cadence_spm_per_min
+    assert per_min[0] == pytest.approx(170, abs=1.5)
+    assert math.isnan(per_min[1])
+    assert per_min[2:] == pytest.approx((170, 170), abs=1.5)
+    shorter = (samples < 75) | (samples >= 100)
+    per_min = summarize(_contacts_at(t[(t < 75) | (t >= 100)]),
+                        _samples(samples[shorter])).cadence_spm_per_min
+    assert per_min[1] == pytest.approx(170, abs=4)  # 35 s of samples: scaled, not 99
+    # a stray timestamp an hour on adds no minutes; a minute standing is 0, not unknown
+    stray = _samples(np.r_[samples, 3840.0])
+    assert summarize(_contacts_at(t[t >= 60]), stray).cadence_spm_per_min == \
+        pytest.approx((0, 170, 170, 170), abs=1.5)
+
+
+def test_streamed_and_whole_replays_agree_on_minutes_across_a_gap(tmp_path) -> None:
+    from loadmon import replay as service
+
+    rec, _ = synthesize("lower_back", activity="walk", duration_s=200, fs_hz=50, seed=2)
+    keep = (rec.t_s < 50) | (rec.t_s >= 90)
+    path = tmp_path / "samples.csv"
+    pd.DataFrame({"t_s": rec.t_s[keep], "ax_g": rec.acc_g[keep, 0], "ay_g": rec.acc_g[keep, 1],
+                  "az_g": rec.acc_g[keep, 2]}).to_csv(path, index=False, float_format="%.6f")
+    whole = service.replay(path, "lower_back", stream=False)
+    streamed = service.replay(path, "lower_back", stream=True, chunk_rows=97)
+    per_min = whole.summary.cadence_spm_per_min
+    assert len(per_min) == 3 and math.isnan(per_min[0]) is False
+    assert per_min[1] == pytest.approx(per_min[2], rel=0.1)  # 30 s of samples, scaled
+    np.testing.assert_equal(per_min, streamed.summary.cadence_spm_per_min)
+
+
 def test_single_foot_sensor_counts_both_feet() -> None:
     rec, _ = synthesize("foot", activity="walk", cadence_spm=110, duration_s=120, fs_hz=100, seed=9)
     summary = summarize(detect_contacts(rec), rec)
     assert summary.steps == 2 * summary.contacts
     assert summary.cadence_spm == pytest.approx(110, rel=0.03)
-    assert len(summary.cadence_spm_per_min) == int(rec.duration_s // 60)
+    # 120 s of samples are two full minutes (the last sample's period counts)
+    assert summary.cadence_spm_per_min == pytest.approx((110, 110), rel=0.05)
     assert summary.contact_ms_median is not None
 
 

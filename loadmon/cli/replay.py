@@ -18,6 +18,7 @@ from loadmon.io.errors import FileFormatError
 from loadmon.types import SURFACES
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from loadmon.replay import ReplayResult
@@ -44,9 +45,11 @@ def detect_contacts(rec: Recording) -> pd.DataFrame:
     return _signal().detect_contacts(rec)
 
 
-def summarize(contacts: pd.DataFrame, rec: Recording) -> GaitSummary:
+def summarize(
+    contacts: pd.DataFrame, rec: Recording, segments_s: np.ndarray | None = None
+) -> GaitSummary:
     """Summarize the contacts of `rec` (`loadmon.signal.summarize`)."""
-    return _signal().summarize(contacts, rec)
+    return _signal().summarize(contacts, rec, segments_s)
 
 
 def _signal() -> Any:
@@ -188,7 +191,7 @@ def replay_cmd(
             file, placement, format=format_name, units=units, time_unit=time_unit, fs_hz=fs_hz,
             sink=sink, progress=bar.update if bar else None,
             on_update=view.update if view else None, pacer=view.pacer if view else None,
-            detect=lambda rec: detect_contacts(rec), summarize=lambda c, r: summarize(c, r),
+            detect=lambda rec: detect_contacts(rec), summarize=lambda c, r, s: summarize(c, r, s),
         )
 
     try:

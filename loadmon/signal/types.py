@@ -98,7 +98,8 @@ class GaitSummary:
     cadence_spm : float or None
         Steps per minute over the time spent moving (both feet).
     cadence_spm_per_min : tuple of float
-        Cadence in each full minute of the recording (NaN where no steps).
+        Cadence in each full minute of the recording, scaled to the time the
+        minute has samples (0 while standing, NaN where under half of it has).
     impact_g_median, impact_g_iqr : float or None
         Median and interquartile range of the peak impact, g.
     contact_ms_median, contact_ms_iqr : float or None
