@@ -154,6 +154,33 @@ def test_recorder_decodes_three_kinds_and_recovery_matches(tmp_path: Path) -> No
     assert again.first_utc == live.first_utc and again.first_utc is not None
 
 
+def test_two_pods_are_summarized_on_their_own_contacts(tmp_path: Path) -> None:
+    # a pod on each foot: each summary used to take every contact of the run in its span
+    fs = 100.0
+    clock = FakeClock()
+    r = Recorder(tmp_path / "two.lmble", placement="foot", clock=clock, flush_every_s=0.5)
+    pods = []
+    for k, seed in enumerate((3, 4)):
+        rec, _ = synthesize("foot", duration_s=30.0, fs_hz=fs, seed=seed, noise_g=0.01,
+                            orientation="aligned")
+        mg = np.clip(np.round(rec.acc_g * 1000), -32768, 32767).astype(np.int64)
+        ch = r.add_channel("pmd_acc", f"AA:0{k}", f"Polar Sense {k}")
+        r.event(ch, "pmd_start", rate_hz=fs, range_g=16, factor=1.0)
+        pods.append((ch, r.callback(ch), _acc_frames(mg, 36, fs, 10**12)))
+    for i in range(len(pods[0][2])):
+        clock.t = 1000.0 + (i + 1) * 36 / fs + 0.02
+        for _, callback, frames in pods:
+            callback(None, bytearray(frames[i]))
+        r.drain()
+    run = r.close()
+    for ch, _, _ in pods:
+        own = detect_contacts(run.recordings[ch])
+        assert len(own) > 20
+        assert run.summaries[ch].contacts == len(own)
+    assert len(run.contacts) == sum(run.summaries[ch].contacts for ch, _, _ in pods)
+    assert decode_log(tmp_path / "two.lmble").summaries == run.summaries
+
+
 def test_callback_only_queues(tmp_path: Path) -> None:
     clock = FakeClock()
     r = Recorder(tmp_path / "q.lmble", clock=clock)

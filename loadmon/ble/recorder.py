@@ -84,6 +84,7 @@ class _AccStream:
     t: list[np.ndarray] = field(default_factory=list)
     acc: list[np.ndarray] = field(default_factory=list)
     detector: ContactDetector | None = None
+    contacts: list[GaitEvent] = field(default_factory=list)  # this sensor's alone
 
 
 @dataclass
@@ -213,7 +214,6 @@ class StreamDecoder:
         self._rsc: list[tuple[Any, ...]] = []
         self._hr: list[tuple[float, int, tuple[float, ...]]] = []
         self._acc: dict[int, _AccStream] = {}
-        self._contacts: list[GaitEvent] = []
         self._open_gaps: dict[Any, int] = {}
         #: Latest values for a live line.
         self.last_bpm: int | None = None
@@ -325,7 +325,7 @@ class StreamDecoder:
         if s.detector is None:
             s.detector = ContactDetector(self.placement, s.rate_hz or 52.0, range_g=s.range_g)
         found = s.detector.push(t, acc)
-        self._contacts += found
+        s.contacts += found
         return found
 
     def finish(self) -> BleRun:
@@ -339,7 +339,7 @@ class StreamDecoder:
         run = self.run
         for number, s in self._acc.items():
             if s.detector is not None:
-                self._contacts += s.detector.finish()
+                s.contacts += s.detector.finish()
             if not s.t:
                 continue
             t = np.concatenate(s.t)
@@ -348,11 +348,10 @@ class StreamDecoder:
                             start_utc=run.start_utc, range_g=s.range_g,
                             device=run.channels[number].name)
             run.recordings[number] = rec
-        run.contacts = contacts_frame(sorted(self._contacts, key=lambda k: k.t_s))
-        for number, rec in run.recordings.items():
-            lo, hi = rec.t_s[0], rec.t_s[-1]
-            mine = run.contacts[(run.contacts["t_s"] >= lo - 1) & (run.contacts["t_s"] <= hi + 1)]
-            run.summaries[number] = summarize(mine, rec)
+            # each sensor is summarized on its own contacts: two pods would count each other's
+            run.summaries[number] = summarize(contacts_frame(s.contacts), rec)
+        every = [e for s in self._acc.values() for e in s.contacts]
+        run.contacts = contacts_frame(sorted(every, key=lambda k: k.t_s))
         run.rsc = pd.DataFrame(
             self._rsc, columns=["t_s", "speed_mps", "cadence", "stride_m", "total_dm", "running"]
         )
