@@ -336,8 +336,8 @@ def score_synthetic(contacts: pd.DataFrame, truth: pd.DataFrame, *, rid: str, pl
     Scored as an IMU reference: the median offset (found within 150 ms) is
     removed, then detections match true contacts within 50 ms. True contacts
     inside dropouts (``truth.attrs['gaps_s']``) are left out. Matched
-    contacts also give the relative impact error (contacts not marked
-    clipped) and the contact-time error.
+    contacts also give the relative impact error (contacts neither marked
+    clipped nor saturated in the truth) and the contact-time error.
     """
     det = np.sort(contacts["t_s"].to_numpy(float))
     gt = truth["t_s"].to_numpy(float)
@@ -363,6 +363,7 @@ def score_synthetic(contacts: pd.DataFrame, truth: pd.DataFrame, *, rid: str, pl
         c = contacts.sort_values("t_s").reset_index(drop=True)
         imp = c["impact_g"].to_numpy(float)[j]
         clipped = c["clipped"].to_numpy(bool)[j] if "clipped" in c else np.zeros(len(j), bool)
+        clipped |= sub["clipped"].to_numpy(bool)  # the truth peak was never sampled in full
         sel = ok & ~clipped & np.isfinite(imp)
         s.impact_rel_err = ((imp[sel] - sub["impact_g"][sel]) / sub["impact_g"][sel]).tolist()
         ct = c["contact_ms"].to_numpy(float)[j]

@@ -17,7 +17,7 @@ def test_event_count_matches_cadence_and_duration(placement, activity, cadence):
     duration = 45.0
     rec, truth = synthesize(placement, activity, cadence, duration, fs_hz=100, seed=3)
     assert isinstance(rec, Recording)
-    assert list(truth.columns) == ["t_s", "side", "impact_g", "contact_ms"]
+    assert list(truth.columns) == ["t_s", "side", "impact_g", "clipped", "contact_ms"]
     steps = round(cadence * duration / 60)
     t = truth["t_s"].to_numpy()
     assert np.all(np.diff(t) > 0)

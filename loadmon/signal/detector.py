@@ -688,7 +688,8 @@ class ContactDetector:
     side : str or None
         Side of a single-foot sensor, copied to its contacts.
     range_g : float or None
-        Sensor range; impacts reaching 98 % of it are marked clipped.
+        Sensor range (per axis): a contact whose impact window has an axis at
+        98 % of it or more is marked clipped (its peak is a lower bound).
     profile : Profile or None
         Override the placement's parameters.
 
@@ -813,6 +814,7 @@ class ContactDetector:
         self._n = 0
         self._t = np.empty(0)
         self._m = np.empty(0)
+        self._a = np.empty(0)  # largest axis, with a range
         self._x = np.empty(0)
         self._r = np.empty(0)
         self._act = np.empty(0)
@@ -850,6 +852,8 @@ class ContactDetector:
                 x = np.where(period > 0, xr, x)
             r = x
         new = {"_t": tg, "_m": m, "_x": x}
+        if self.range_g is not None:  # the sensor saturates axis by axis
+            new["_a"] = np.abs(acc).max(axis=1)
         if r is not x:
             new["_r"] = r
         if self.has_gyro:
@@ -1077,7 +1081,8 @@ class ContactDetector:
         peak = np.where(valid.any(axis=1), peak, np.nan)
         if self.range_g is None:
             return peak, np.zeros(len(idx), dtype=bool)
-        return peak, peak >= 0.98 * self.range_g
+        axis = self._windows(self._a, idx + lo, hi - lo + 1, 0.0)[0].max(axis=1)
+        return peak, axis >= 0.98 * self.range_g
 
     def _noise_floor(self, idx: np.ndarray) -> np.ndarray:
         """Lowest score over the `FLOOR_S` up to each candidate (sample indices).

@@ -496,7 +496,7 @@ def synthesize(
         A float is the mean (8 % contact-to-contact variation); a pair is a
         range each contact's peak is drawn from uniformly. Default: a mean
         drawn per recording from a range typical of the placement and
-        activity (e.g. foot running 7-14 g, lower back running 2.2-4 g).
+        activity (e.g. foot running 7-14 g, lower back running 2.5-5 g).
     noise_g : float
         Standard deviation of white sensor noise per axis, g.
     seed : int or None
@@ -530,7 +530,9 @@ def synthesize(
         Coefficient of variation of step intervals. Default 0.02 (run),
         0.025 (walk).
     speed_mps : float, optional
-        Speed, m/s (default 3.2 running, 1.3 walking); sets stride length.
+        Speed, m/s (default 3.2 running, 1.3 walking); sets the stride length
+        of a single-foot sensor's swing (the trunk, arm and phone models do
+        not depend on it).
     dropout_s : (float, float)
         Range of the length of each dropout, s.
     irregular : float, optional
@@ -556,7 +558,8 @@ def synthesize(
         (initial contact, s: the onset of the impact transient), ``side``
         (``"left"``/``"right"``), ``impact_g`` (peak resultant of the
         noise-free, unclipped, continuous signal within 50 ms after contact,
-        g), ``contact_ms`` (initial contact to toe-off, ms; NaN for a foot's
+        g), ``clipped`` (an axis saturated at ``clip_range_g`` within those
+        50 ms), ``contact_ms`` (initial contact to toe-off, ms; NaN for a foot's
         last contact, after which it stays on the ground). Single-foot
         placements list only their own foot's contacts. ``contacts.attrs``
         holds ``gaps_s`` (list of (last sample before, first sample after)
@@ -608,31 +611,31 @@ def synthesize(
     (0.15-0.3 g) smooth bump.
 
     Trunk and other placements see every contact. The centre of mass's
-    vertical specific force is, running, half sines over the contacts
-    (mean 1 g, about 2-2.5 g peak) above a 0.1-0.4 g floor in flight and,
-    walking, 1 g plus a cosine at step frequency (+-0.15-0.25 g, peak just
-    after contact); braking then propulsion along y within each contact;
-    lateral sway at stride frequency (x, alternating left and right); all
-    ramped over one step at the start and end of the bout. Each contact
-    adds a smoother world-vertical transient (rise 8-40 ms, decay 10-55 ms,
-    no or slow ringing). Lower back and hip: pelvic tilt (step frequency),
-    obliquity and rotation (stride frequency) of a few degrees, forward
-    lean; a hip sensor feels its own leg's contacts more (+-5 %). Wrist and
-    phone in hand: an arm pendulum swinging at stride frequency in phase
-    with the opposite leg (wrist 15-25 degrees, radius 0.3 m running and
-    0.6 m walking; phone 5-30 degrees walking, 10-25 running, 0.5 m). Phone in a pocket: the
-    thigh, a 0.25 m pendulum swinging 18-32 degrees around a flexed mean,
-    most flexed just before its own foot's contact; the far leg's impacts
-    arrive weaker. Phone in a bag: a hanging bag swinging sideways at step
-    frequency. Gravity is rotated into the segment frame by these
-    orientations; their rates go to the gyroscope.
+    vertical specific force is, running, half sines over the contacts (mean 1
+    g, about 2-2.5 g peak) above a 0.1-0.4 g floor in flight and, walking, 1 g
+    plus a cosine at step frequency (+-0.15-0.25 g, peak just after contact);
+    braking then propulsion along y within each contact; lateral sway at
+    stride frequency (x, alternating left and right); all ramped over one step
+    at the start and end of the bout. Each contact adds a smoother transient,
+    mostly vertical and leaning 6-17 degrees back (rise 8-40 ms, decay 10-55
+    ms, no or slow ringing). Lower back and hip: pelvic tilt (step frequency),
+    obliquity and rotation (stride frequency) of a few degrees, forward lean;
+    a hip sensor feels its own leg's contacts more (+-5 %). Wrist and phone in
+    hand: an arm pendulum swinging at stride frequency in phase with the
+    opposite leg (wrist 15-25 degrees, radius 0.3 m running and 0.6 m walking;
+    phone 5-30 degrees walking, 10-25 running, 0.5 m). Phone in a pocket: the
+    thigh, a 0.25 m pendulum swinging 18-32 degrees around a flexed mean, most
+    flexed just before its own foot's contact; the far leg's impacts arrive
+    weaker. Phone in a bag: a hanging bag swinging sideways at step frequency.
+    Gravity is rotated into the segment frame by these orientations; their
+    rates go to the gyroscope.
 
     Sensor: true sample times are a uniform grid (irregular for phones);
     the impact transient is averaged over one sample period, as an
     oversampling accelerometer's output filter does, so low rates see a
     lower, wider peak (a foot sensor reads about 73 % of the true peak at
     100 Hz, 90 % at 200 Hz, 99 % at 1000 Hz; a lower-back sensor's smooth
-    bumps 93-97 % at 100 Hz). Then come the mounting rotation, white and
+    bumps 95-97 % walking and 87-92 % running at 100 Hz). Then come the mounting rotation, white and
     band-limited motion noise, clipping per axis at ``clip_range_g``,
     dropouts (removed samples) and timestamp jitter. The gyroscope gets
     white noise and saturates at ``gyro_range_dps``.
@@ -683,7 +686,9 @@ def synthesize(
     last_left = np.flatnonzero(sides == 1)[-1]
     last_right = np.flatnonzero(sides == -1)[-1]
     t_tc[[last_left, last_right]] = np.nan
-    step_s = np.concatenate([intervals, [period]])
+    # from the contact times themselves: a cumsum's rounding put one step's end an ulp past
+    # the next contact, whose instant then got two steps' vertical force
+    step_s = np.concatenate([np.diff(t_ic), [period]])
     t_end = float(t_ic[-1] + 0.6 + rest_s)
 
     # ---- per-recording shape parameters
@@ -826,14 +831,20 @@ def synthesize(
                              f"got {orientation!r}")
     else:
         mount = np.asarray(orientation, float)
-        if mount.shape != (3, 3) or not np.allclose(mount.T @ mount, np.eye(3), atol=1e-6):
+        if (mount.shape != (3, 3) or not np.allclose(mount.T @ mount, np.eye(3), atol=1e-6)
+                or np.linalg.det(mount) <= 0):  # a mirror flips the gyroscope's sign
             raise ValueError("orientation matrix must be a 3 x 3 rotation")
     acc_g = f_seg @ mount
     moving = (t_true > t_ic[0] - 2 * period) & (t_true < t_ic[-1] + period)
     acc_g += noise_g * rng.standard_normal(acc_g.shape)
     if motion_noise_g > 0:
         acc_g += _band_noise(rng, t_true, t_end, motion_noise_g) * moving[:, None]
+    # a contact is clipped where an axis saturates within its impact window
+    clipped = np.zeros(k_own, bool)
     if clip_range_g is not None:
+        saturated = np.r_[0, np.cumsum((np.abs(acc_g) >= clip_range_g).any(axis=1))]
+        lo, hi = np.searchsorted(t_true, [t_own, t_own + IMPACT_WINDOW_S], side="left")
+        clipped = saturated[hi] > saturated[lo]
         acc_g = np.clip(acc_g, -clip_range_g, clip_range_g)
     gyro_dps = None
     if with_gyro:
@@ -846,8 +857,8 @@ def synthesize(
     if dropouts:
         lo_t, hi_t = 1.0, t_end - 1.0
         for _ in range(int(dropouts)):
-            length = rng.uniform(*dropout_s)
-            a = rng.uniform(lo_t, max(lo_t, hi_t - length))
+            length = min(rng.uniform(*dropout_s), max(0.0, hi_t - lo_t))  # inside the recording
+            a = rng.uniform(lo_t, hi_t - length)
             keep &= ~((t_true >= a) & (t_true < a + length))
         kept = np.flatnonzero(keep)
         jumps = np.flatnonzero(np.diff(kept) > 1)
@@ -870,6 +881,7 @@ def synthesize(
         "t_s": t_own,
         "side": np.where(sides[own] == 1, "left", "right"),
         "impact_g": truth_impact,
+        "clipped": clipped,
         "contact_ms": 1000.0 * (tc_own - t_own),
     })
     truth.attrs.update(
