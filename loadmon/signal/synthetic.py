@@ -34,9 +34,9 @@ _IMPACT_RANGE = {
     "lower_back": {"run": (2.5, 5.0), "walk": (1.3, 1.8)},
     "hip": {"run": (2.5, 5.5), "walk": (1.3, 1.8)},
     "wrist": {"run": (2.0, 3.5), "walk": (1.15, 1.5)},
-    "phone_hand": {"run": (1.8, 3.0), "walk": (1.15, 1.6)},
+    "phone_hand": {"run": (2.4, 3.6), "walk": (1.15, 1.6)},
     "phone_pocket": {"run": (2.2, 4.0), "walk": (1.4, 2.2)},
-    "phone_bag": {"run": (1.5, 2.3), "walk": (1.15, 1.5)},
+    "phone_bag": {"run": (2.2, 3.2), "walk": (1.15, 1.5)},
 }
 
 #: Impact transient shape per placement: rise (ms), decay constant (ms) and ringing (Hz) ranges.
