@@ -247,3 +247,18 @@ def test_a_running_contact_peaks_at_its_impact(placement):
     for a, b, impact in zip(t[:-1], t[1:], truth["impact_g"].to_numpy()[:-1], strict=True):
         step = magnitude[(rec.t_s >= a) & (rec.t_s < b)]
         assert step.max() <= 1.1 * impact
+
+
+def test_the_same_seed_keeps_the_gait_and_dropouts_whatever_else_changes():
+    # one random stream fed everything: with or without a gyroscope or motion noise the
+    # dropouts fell elsewhere, and a phone's mounting changed with the rate
+    base = {"duration_s": 30.0, "seed": 5, "dropouts": 3, "jitter_s": 1e-3}
+    ref_rec, ref = synthesize("foot", fs_hz=200, **base)
+    for other in ({"gyro": False}, {"motion_noise_g": 0.0}, {"gyro_noise_dps": 0.0}):
+        rec, truth = synthesize("foot", fs_hz=200, **base, **other)
+        assert truth.attrs["gaps_s"] == ref.attrs["gaps_s"]
+        np.testing.assert_array_equal(truth["t_s"], ref["t_s"])
+        np.testing.assert_array_equal(rec.t_s, ref_rec.t_s)
+    mounts = [synthesize("phone_pocket", fs_hz=fs, **base)[1].attrs["orientation"]
+              for fs in (100, 200)]
+    assert mounts[0] == mounts[1]

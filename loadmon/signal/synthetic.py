@@ -501,6 +501,10 @@ def synthesize(
         Standard deviation of white sensor noise per axis, g.
     seed : int or None
         Seed of every random choice; the same seed gives the same output.
+        The gait and each of the sensor's impairments (sampling times,
+        mounting, white and motion noise, gyroscope noise, dropouts, jitter)
+        draw from their own streams: the same seed gives the same gait and
+        dropouts with or without a gyroscope, noise or another rate.
     dropouts : int
         Number of runs of missing samples (time gaps), each lasting a
         duration drawn from ``dropout_s``.
@@ -654,7 +658,11 @@ def synthesize(
         raise ValueError(f"fs_hz {fs_hz} is outside 10-4000")
     if duration_s <= 0 or rest_s < 0:
         raise ValueError("duration_s must be positive and rest_s non-negative")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # the gait
+    # the sensor's impairments draw from streams of their own: switching one on or off, or
+    # another rate, leaves the gait and the other impairments as they were
+    sampling, mounting, white, motion, spin, drops, stamps = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     single = placement in SINGLE_FOOT
     with_gyro = single if gyro is None else bool(gyro)
     phone = placement.startswith("phone")
@@ -808,7 +816,7 @@ def synthesize(
     dt = 1.0 / fs_hz
     m = int(np.floor(t_end * fs_hz)) + 1
     if irr > 0:
-        steps = dt * np.clip(1.0 + irr * rng.standard_normal(m - 1), 0.2, None)
+        steps = dt * np.clip(1.0 + irr * sampling.standard_normal(m - 1), 0.2, None)
         t_true = np.concatenate([[0.0], np.cumsum(steps)])
         t_true = t_true[t_true <= t_end]
     else:
@@ -823,7 +831,7 @@ def synthesize(
         f_seg[i0:i0 + _BLOCK] = _finalize_pre(f_pre, rot)
     if isinstance(orientation, str):
         if orientation == "random":
-            mount = _random_rotation(rng)
+            mount = _random_rotation(mounting)
         elif orientation == "aligned":
             mount = np.eye(3)
         else:
@@ -836,9 +844,9 @@ def synthesize(
             raise ValueError("orientation matrix must be a 3 x 3 rotation")
     acc_g = f_seg @ mount
     moving = (t_true > t_ic[0] - 2 * period) & (t_true < t_ic[-1] + period)
-    acc_g += noise_g * rng.standard_normal(acc_g.shape)
+    acc_g += noise_g * white.standard_normal(acc_g.shape)
     if motion_noise_g > 0:
-        acc_g += _band_noise(rng, t_true, t_end, motion_noise_g) * moving[:, None]
+        acc_g += _band_noise(motion, t_true, t_end, motion_noise_g) * moving[:, None]
     # a contact is clipped where an axis saturates within its impact window
     clipped = np.zeros(k_own, bool)
     if clip_range_g is not None:
@@ -849,7 +857,7 @@ def synthesize(
     gyro_dps = None
     if with_gyro:
         gyro_dps = (omega / _DEG) @ mount
-        gyro_dps += gyro_noise_dps * rng.standard_normal(gyro_dps.shape)
+        gyro_dps += gyro_noise_dps * spin.standard_normal(gyro_dps.shape)
         gyro_dps = np.clip(gyro_dps, -gyro_range_dps, gyro_range_dps)
 
     keep = np.ones(len(t_true), bool)
@@ -857,15 +865,15 @@ def synthesize(
     if dropouts:
         lo_t, hi_t = 1.0, t_end - 1.0
         for _ in range(int(dropouts)):
-            length = min(rng.uniform(*dropout_s), max(0.0, hi_t - lo_t))  # inside the recording
-            a = rng.uniform(lo_t, hi_t - length)
+            length = min(drops.uniform(*dropout_s), max(0.0, hi_t - lo_t))  # inside the recording
+            a = drops.uniform(lo_t, hi_t - length)
             keep &= ~((t_true >= a) & (t_true < a + length))
         kept = np.flatnonzero(keep)
         jumps = np.flatnonzero(np.diff(kept) > 1)
         gaps = [(float(t_true[kept[j]]), float(t_true[kept[j + 1]])) for j in jumps]
     t_rep = t_true[keep]
     if jitter_s > 0:
-        t_rep = t_rep + jitter_s * rng.standard_normal(len(t_rep))
+        t_rep = t_rep + jitter_s * stamps.standard_normal(len(t_rep))
     rec = Recording(
         t_s=t_rep,
         acc_g=acc_g[keep],
