@@ -177,15 +177,33 @@ class Pacer:
         self.clock = clock
         self.sleep = sleep
         self._wall0: float | None = None
-        self._t0 = 0.0
+        self._last = 0.0  # the last sample time fed, s
+        self._played = 0.0  # stream time fed, s, gaps left out
 
-    def wait_until(self, stream_t: float) -> None:
-        """Sleep until the sample at stream time `stream_t` (s) is due; the first call starts."""
-        if self._wall0 is None:
-            self._wall0, self._t0 = self.clock(), stream_t
+    def wait_until(self, t_s: np.ndarray) -> None:
+        """Sleep until a piece of the stream is due; the first piece starts the clock.
+
+        Parameters
+        ----------
+        t_s : numpy.ndarray
+            The sample times of the piece about to be fed, s. The stream's
+            time is counted along its samples: a gap of
+            `loadmon.signal.detector.MAX_BRIDGE_S` or more (where the detector
+            starts afresh) or a step back adds nothing, so a stray timestamp
+            or an hour's pause is not waited out.
+        """
+        from loadmon.signal.detector import MAX_BRIDGE_S
+
+        t = np.asarray(t_s, dtype=np.float64)
+        if not len(t):
             return
-        due = self._wall0 + (stream_t - self._t0) / self.speed
-        wait = due - self.clock()
+        now = self.clock()
+        if self._wall0 is None:
+            self._wall0, self._last = now, float(t[0])
+        steps = np.diff(t, prepend=self._last)
+        self._played += float(steps[(steps > 0) & (steps < MAX_BRIDGE_S)].sum())
+        self._last = float(t[-1])
+        wait = self._wall0 + self._played / self.speed - now
         if wait > 0:
             self.sleep(wait)
 
@@ -455,7 +473,7 @@ def _replay_stream(
         for i in range(0, len(chunk.t_s), size):
             t = chunk.t_s[i : i + size]
             if pacer is not None:
-                pacer.wait_until(float(t[-1]))
+                pacer.wait_until(t)
             new = det.push(t, chunk.acc_g[i : i + size],
                            None if gyro is None else gyro[i : i + size])
             found += new

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -94,15 +95,32 @@ def test_live_line_plain_lines_when_piped() -> None:
     assert [ln.split()[0] for ln in lines] == ["0:00:10", "0:00:20", "0:00:30", "0:00:31"]
 
 
+def test_live_line_plain_lines_after_a_leap_in_time() -> None:
+    # the next line's time was stepped forward 10 s at a time: 1e15 steps after a stray
+    # timestamp 1e16 s ahead, and forever once a float stopped growing by 10
+    out = io.StringIO()
+    line = LiveLine(out, terminal=False, plain_every_s=10.0)
+    line.show(LiveState(12.0, 1, None, None, None))
+    line.show(LiveState(1e15, 2, None, None, None))
+    line.show(LiveState(1e15 + 5, 3, None, None, None))
+    assert len(out.getvalue().splitlines()) == 2
+
+
 def test_pacer_holds_the_stream_to_real_time_x_speed() -> None:
     clock = FakeClock()
     pacer = Pacer(speed=4.0, clock=clock, sleep=clock.sleep)
-    pacer.wait_until(100.0)  # the first sample starts the clock
-    pacer.wait_until(102.0)
-    assert clock.slept == [0.5]
+    pacer.wait_until(np.array([100.0]))  # the first sample starts the clock
+    pacer.wait_until(np.arange(100.01, 102.005, 0.01))
+    assert clock.slept == pytest.approx([0.5])
     clock.now += 2.0  # the caller was slow: no sleeping to catch up
-    pacer.wait_until(104.0)
-    assert clock.slept == [0.5]
+    pacer.wait_until(np.arange(102.01, 104.005, 0.01))
+    assert clock.slept == pytest.approx([0.5])
+    # a stray timestamp, or an hour without samples, is not waited out (it crashed
+    # time.sleep, or slept for days); the samples after it are paced again
+    pacer.wait_until(np.array([104.01, 1e20, 104.02]))
+    pacer.wait_until(np.arange(3704.0, 3710.005, 0.01))
+    # 10.01 s of samples in all at speed 4 are due 2.5025 s after the start; 2.5 s have passed
+    assert clock.slept == pytest.approx([0.5, 0.0025], abs=1e-6)
     assert pacer.slice_samples(100.0) == 40 and Pacer(0.01).slice_samples(100.0) == 1
     with pytest.raises(ValueError, match="speed"):
         Pacer(0.0)

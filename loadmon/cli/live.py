@@ -185,8 +185,9 @@ class LiveLine:
             self._draw(state)
         elif state.elapsed_s >= self._next_plain:
             self._print(state)
-            while self._next_plain <= state.elapsed_s:
-                self._next_plain += self.plain_every_s
+            self._next_plain = (
+                math.floor(state.elapsed_s / self.plain_every_s) + 1
+            ) * self.plain_every_s
 
     def close(self, state: LiveState) -> None:
         """Show the final figures and end the line.
