@@ -407,7 +407,7 @@ def _replay_stream(
 ) -> ReplayResult:
     from loadmon.signal import ContactDetector, contacts_frame
     from loadmon.signal.summary import segments_between_gaps
-    from loadmon.signal.types import Recording
+    from loadmon.signal.types import Recording, timing_problem
 
     fmt = detect_format(path, format)
     notes: list[str] = []
@@ -442,6 +442,9 @@ def _replay_stream(
             stated, origin = meta.fs_hz, "meta.json's"
         rate = nominal_rate(np.diff(t_probe), stated, notes, origin=origin,
                             time_label=chunks.time_label)
+        problem = timing_problem(t_probe, rate)  # as detect_contacts refuses a whole file
+        if problem:
+            raise FileFormatError(problem)
         if info.gravity is not False:
             check_units(np.vstack([c.acc_g for c in head]), notes)
     has_gyro = head[0].gyro_dps is not None

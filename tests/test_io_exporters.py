@@ -877,7 +877,9 @@ for chunk in iter_chunks({str(path)!r}, chunk_rows=20_000):
 out.update(count=count, rows=rows, last=last)
 """)
     assert out["rows"] == n and out["last"] == pytest.approx((n - 1) * 0.005, abs=1e-9)
-    assert 15 <= out["count"] <= 17  # blocks sized to a little under a chunk, by bytes per row
+    # blocks sized to a little under a chunk, by bytes per row; the last sample comes alone
+    # (each chunk's last is held until the next tells whether it is a stray timestamp)
+    assert 16 <= out["count"] <= 18
     peak = out["peak"]
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"  # the whole file would be ~100 MB of text
 

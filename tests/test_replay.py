@@ -657,3 +657,61 @@ out["n"] = replay({str(path)!r}, "lower_back", stream=True, chunk_rows=10_000).n
         assert out["n"] == n
     # four times the samples, about the same peak (the contacts, the output, do grow)
     assert peaks[1] < 1.3 * peaks[0], peaks
+
+
+# --------------------------------------------------------------------------- timing, both paths
+
+
+def _plain(path: Path, t: np.ndarray, rec: Recording) -> Path:
+    pd.DataFrame({"t_s": t, "ax_g": rec.acc_g[:, 0], "ay_g": rec.acc_g[:, 1],
+                  "az_g": rec.acc_g[:, 2]}).to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def _both(path: Path, **kw):
+    """The same file read whole and streamed in small chunks (a big file, or --live)."""
+    return (replay_service.replay(path, "foot", stream=False, **kw),
+            replay_service.replay(path, "foot", stream=True, chunk_rows=97, **kw))
+
+
+@pytest.mark.parametrize("stray", [1e5, -1e3], ids=["ahead", "back"])
+def test_a_stray_timestamp_is_dropped_on_both_paths(tmp_path: Path, stray: float) -> None:
+    # a stream kept the stray and dropped every later sample (99.7 % of a 50 min run,
+    # reported as 27 h); a whole file was refused as a clock reset at the row after it
+    from loadmon.signal.synthetic import synthesize
+
+    rec, _ = synthesize("foot", activity="walk", duration_s=40, fs_hz=100, seed=2, gyro=False)
+    clean = _both(_plain(tmp_path / "clean.csv", rec.t_s, rec))
+    t = rec.t_s.copy()
+    t[1000] += stray
+    for got, ref in zip(_both(_plain(tmp_path / "stray.csv", t, rec)), clean, strict=True):
+        assert got.n_samples == ref.n_samples - 1
+        assert got.t_last_s == ref.t_last_s
+        assert any("stray timestamp; first at row 1001" in n for n in got.notes), got.notes
+        pd.testing.assert_frame_equal(got.contacts, ref.contacts)
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("joined", "time goes back by 45 s at row 1501"),
+    ("shuffled", "timestamps out of order at"),
+    ("doubled", "repeats at"),
+    ("rate", "timestamps advance 0.01 s per sample"),
+])
+def test_a_stream_refuses_what_a_whole_file_refuses(tmp_path: Path, case: str,
+                                                    message: str) -> None:
+    # streamed (a file over 16 MB, or --live), these were read with samples dropped
+    rec = Recording(np.arange(3000) / 100.0, np.tile([0.0, 0.0, 1.0], (3000, 1)), 100.0, "foot")
+    t, kw = rec.t_s.copy(), {}
+    if case == "joined":
+        t[1500:] -= 45.0  # a second file, started 30 s before the first
+    elif case == "shuffled":
+        t[10:400:5], t[11:401:5] = t[11:401:5].copy(), t[10:400:5].copy()
+    elif case == "doubled":
+        t = np.repeat(t, 2)
+        rec = Recording(t, np.repeat(rec.acc_g, 2, axis=0), 100.0, "foot")
+    else:
+        kw = {"fs_hz": 1000.0}
+    path = _plain(tmp_path / "samples.csv", t, rec)
+    for stream in (False, True):
+        with pytest.raises(ValueError, match=message):  # FileFormatError, or the detector's
+            replay_service.replay(path, "foot", stream=stream, chunk_rows=97, **kw)

@@ -62,6 +62,7 @@ __all__ = [
     "SNIFF_BYTES",
     "TIME_COLUMN",
     "PlainMeta",
+    "StreamTimeRepair",
     "check_text_head",
     "check_units",
     "is_text",
@@ -75,6 +76,7 @@ __all__ = [
     "report_nonfinite",
     "round_rate",
     "samples_file",
+    "stray_samples",
 ]
 
 TIME_COLUMN = "t_s"
@@ -462,6 +464,154 @@ def numeric_column(column: pd.Series, name: str) -> pd.Series:
 # --------------------------------------------------------------------------- time
 
 
+def stray_samples(t_s: np.ndarray, before_s: float = np.nan, after_s: float = np.nan
+                  ) -> np.ndarray:
+    """Return the samples whose time stands `GAP_REPORT_S` or more off both neighbours.
+
+    One corrupted timestamp (far ahead, or back at zero) among good ones: read
+    as a clock reset or a gap it threw away the rest of a recording. The first
+    and last samples have one neighbour and are never strays, unless the
+    samples just outside the array are given.
+
+    Parameters
+    ----------
+    t_s : numpy.ndarray
+        Sample times, s, in file order.
+    before_s, after_s : float
+        The times of the samples just before and after `t_s` (NaN: none).
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into `t_s`.
+    """
+    t = np.concatenate(([before_s], t_s, [after_s]))
+    left, mid, right = t[:-2], t[1:-1], t[2:]
+    with np.errstate(invalid="ignore"):  # NaN neighbours compare false
+        ahead = (mid - left >= GAP_REPORT_S) & (mid - right >= GAP_REPORT_S)
+        behind = (left - mid >= GAP_REPORT_S) & (right - mid >= GAP_REPORT_S)
+    return np.flatnonzero(ahead | behind)
+
+
+def stray_note(count: int, row: int, off_s: float) -> str:
+    """Return the repair note of dropped stray timestamps (see `stray_samples`)."""
+    return (f"dropped {_count(count, 'sample')} whose time stands 1 s or more off both "
+            f"neighbours (a stray timestamp; first at row {row}, {off_s:.3g} s off)")
+
+
+def step_back_error(back_s: float, row: int, time_label: str) -> FileFormatError:
+    """Return the refusal of a step back in time that sorting cannot repair."""
+    return FileFormatError(
+        f"time goes back by {back_s:.3g} s at row {row} (clock reset or joined files?): "
+        f"{time_label} must increase"
+    )
+
+
+class StreamTimeRepair:
+    """`repair_time` for a stream read chunk by chunk, in constant memory.
+
+    The same strays are dropped and the same files refused (a step back of
+    more than `MAX_STEP_BACK_S`; too many samples out of order or repeated,
+    counted at the end); a sample out of order or repeated is dropped rather
+    than sorted (a stream keeps the first). Each chunk's last sample is held
+    until the next chunk tells whether it is a stray.
+
+    Parameters
+    ----------
+    time_label : str
+        Name of the time column in messages.
+    """
+
+    def __init__(self, time_label: str = TIME_COLUMN) -> None:
+        self.time_label = time_label
+        self._held: tuple[np.ndarray, ...] = ()  # the last sample (t, acc, gyro, row)
+        self._before = np.nan  # the time of the sample before it, in file order
+        self._last = -np.inf  # the latest time passed on
+        self._n = self._back = self._repeated = self._strays = 0
+        self._stray_at: tuple[int, float] | None = None  # first stray's row and offset
+
+    def feed(
+        self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None, row_no: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Take one chunk in file order; return its samples that pass, in order.
+
+        Raises
+        ------
+        FileFormatError
+            A step back of more than `MAX_STEP_BACK_S`.
+        """
+        parts = [t_s, acc_g, gyro_dps, row_no]
+        if self._held:
+            parts = [None if p is None else np.concatenate((h, p))
+                     for h, p in zip(self._held, parts, strict=True)]
+        t, acc, gyro, row = parts
+        if not len(t):
+            return t, acc, gyro
+        self._n += len(t_s)
+        self._held = tuple(None if p is None else p[-1:] for p in parts)
+        before = self._before
+        stray = stray_samples(t[:-1], before, t[-1])
+        if len(t) > 1:
+            self._before = float(t[-2])
+        if stray.size:
+            self._strays += stray.size
+            if self._stray_at is None:
+                i = stray[0]
+                self._stray_at = (int(row[i]), float(abs(t[i] - (t[i - 1] if i else before))))
+        keep = np.ones(len(t) - 1, dtype=bool)
+        keep[stray] = False
+        return self._in_order(t[:-1][keep], acc[:-1][keep],
+                              None if gyro is None else gyro[:-1][keep], row[:-1][keep])
+
+    def _in_order(
+        self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None, row: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        ceiling = np.maximum.accumulate(np.concatenate(([self._last], t)))[:-1]
+        keep = t > ceiling
+        if not keep.all():
+            back = ceiling - t
+            worst = int(np.argmax(back))
+            if back[worst] > MAX_STEP_BACK_S:
+                raise step_back_error(back[worst], int(row[worst]), self.time_label)
+            self._repeated += int(np.count_nonzero(back == 0))
+            self._back += int(np.count_nonzero(back > 0))
+            t, acc, row = t[keep], acc[keep], row[keep]
+            gyro = None if gyro is None else gyro[keep]
+        if len(t):
+            self._last = float(t[-1])
+        return t, acc, gyro
+
+    def finish(self, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return the held last sample (if it passes) and note the repairs.
+
+        Raises
+        ------
+        FileFormatError
+            More than `MAX_UNORDERED_SHARE` of the samples out of order, or
+            more than `MAX_REPEATED_SHARE` repeating a timestamp.
+        """
+        t, acc, gyro, row = self._held or (np.empty(0), np.empty((0, 3)), None, np.empty(0, int))
+        self._held = ()
+        out = self._in_order(t, acc, gyro, row)
+        n = self._n
+        if self._back > MAX_UNORDERED_SHARE * n:
+            raise FileFormatError(
+                f"timestamps out of order at {self._back} of {n} samples: too many to sort")
+        if self._repeated > MAX_REPEATED_SHARE * n:
+            raise FileFormatError(
+                f"{self.time_label} repeats at {self._repeated} of {n} samples "
+                f"({self._repeated / n:.0%}): timestamps too coarse for the rate, "
+                "or not a time column")
+        if self._stray_at is not None:
+            notes.append(stray_note(self._strays, *self._stray_at))
+        if self._back or self._repeated:
+            notes.append(
+                f"dropped {self._back + self._repeated} samples whose time is not after every "
+                "earlier one (repeated or out of order; a stream keeps the first)"
+            )
+        return out
+
+
 def repair_time(
     t_s: np.ndarray,
     acc_g: np.ndarray,
@@ -496,22 +646,29 @@ def repair_time(
     Raises
     ------
     FileFormatError
-        Fewer than two samples; a step back of more than `MAX_STEP_BACK_S`;
+        Fewer than two samples; a step back of more than `MAX_STEP_BACK_S`
+        (a single sample off both neighbours is dropped first: `stray_samples`);
         more than `MAX_UNORDERED_SHARE` of the samples out of order; more
         than `MAX_REPEATED_SHARE` of them repeating a timestamp.
     """
     n = len(t_s)
     if n < 2:
         raise FileFormatError("only one usable sample: need at least two")
+    stray = stray_samples(t_s)
+    if stray.size:
+        i = stray[0]
+        notes.append(stray_note(stray.size, row_no[i], abs(t_s[i] - t_s[i - 1])))
+        keep = np.ones(n, dtype=bool)
+        keep[stray] = False
+        t_s, acc_g, row_no = t_s[keep], acc_g[keep], row_no[keep]
+        gyro_dps = gyro_dps[keep] if gyro_dps is not None else None
+        n = len(t_s)
     dt_s = np.diff(t_s)
     back = np.flatnonzero(dt_s < 0)
     if back.size:
         worst = back[np.argmin(dt_s[back])]
         if -dt_s[worst] > MAX_STEP_BACK_S:
-            raise FileFormatError(
-                f"time goes back by {-dt_s[worst]:.3g} s at row {row_no[worst + 1]} "
-                f"(clock reset or joined files?): {time_label} must increase"
-            )
+            raise step_back_error(-dt_s[worst], row_no[worst + 1], time_label)
         if back.size > MAX_UNORDERED_SHARE * n:
             raise FileFormatError(
                 f"timestamps out of order at {back.size} of {n} samples "

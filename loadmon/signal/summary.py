@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -100,7 +102,7 @@ def _per_minute(t: np.ndarray, segments_s: np.ndarray, per_contact: int) -> list
     if not len(segments_s):
         return []
     t0, t1 = segments_s[0, 0], segments_s[-1, 1]
-    edges = t0 + 60.0 * np.arange(int((t1 - t0) // 60.0 + 1e-9) + 1)
+    edges = t0 + 60.0 * np.arange(math.floor((t1 - t0) / 60.0 + 1e-9) + 1)
     if len(edges) < 2:
         return []
     # time with samples up to each edge: it grows along a stretch, stays flat over a gap

@@ -26,6 +26,7 @@ from loadmon.io.exporters.core import (
 from loadmon.io.exporters.formats import SPECS, Options, Spec
 from loadmon.io.recordings import (
     FS_RANGE_HZ,
+    StreamTimeRepair,
     check_units,
     nominal_rate,
     read_plain_recording,
@@ -226,8 +227,8 @@ class ChunkStream:
     def __iter__(self) -> Iterator[Chunk]:
         """Yield the chunks; see `Format.iter_chunks`."""
         sink = self.notes
-        last = -np.inf
-        n_rows = n_bad = dropped = 0
+        n_rows = n_bad = 0
+        repair = StreamTimeRepair(self.time_label)
 
         def read() -> Iterator[tuple[RawChunk, float]]:
             for raw in raw_chunks(self._plan, self._chunk_rows, sink, self._meter):
@@ -238,24 +239,14 @@ class ChunkStream:
                 self._fraction = fraction
                 n_rows += raw.n_rows
                 n_bad += raw.n_bad
-                t = raw.t_s
-                before = np.maximum.accumulate(np.concatenate([[last], t]))
-                keep = t > before[:-1]
-                last = float(before[-1])
-                n_drop = len(t) - int(np.count_nonzero(keep))
-                dropped += n_drop
-                if not n_drop:  # in order: passed on without copies
-                    yield Chunk(t, raw.acc_g, raw.gyro_dps)
-                elif keep.any():
-                    gyro = raw.gyro_dps[keep] if raw.gyro_dps is not None else None
-                    yield Chunk(t[keep], raw.acc_g[keep], gyro)
+                t, acc, gyro = repair.feed(raw.t_s, raw.acc_g, raw.gyro_dps, raw.row_no)
+                if len(t):
+                    yield Chunk(t, acc, gyro)
+            t, acc, gyro = repair.finish(sink)
+            if len(t):
+                yield Chunk(t, acc, gyro)
             report_nonfinite(n_bad, n_rows, sink)
         self._fraction = 1.0
-        if dropped:
-            sink.append(
-                f"dropped {dropped} samples whose time is not after every earlier one "
-                "(repeated or out of order; a stream keeps the first)"
-            )
 
 
 #: The formats, in the order they are tried (the specific ones before ``generic``).
