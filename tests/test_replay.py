@@ -317,10 +317,8 @@ def test_replay_json_schema_and_nulls(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     doc = json.loads(result.stdout)
-    assert list(doc) == ["file", "format", "units", "placement", "fs_hz", "duration_s",
-                         "contacts", "summary"]
+    assert list(doc) == ["file", "placement", "fs_hz", "duration_s", "contacts", "summary"]
     assert doc["file"] == str(path) and doc["placement"] == "foot"
-    assert doc["format"] == "plain" and doc["units"] == "g"
     assert doc["fs_hz"] == 100.0 and doc["duration_s"] == pytest.approx(3.99)
     assert doc["contacts"] == [
         {"t_s": 0.5, "side": "left", "impact_g": 3.21, "contact_ms": 210.0},
@@ -445,8 +443,7 @@ def test_replay_real_detector_schema() -> None:
     result = _run(path, "--placement", "foot", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["file", "format", "units", "placement", "fs_hz", "duration_s",
-                         "contacts", "summary"]
+    assert list(doc) == ["file", "placement", "fs_hz", "duration_s", "contacts", "summary"]
     assert all(list(c) == ["t_s", "side", "impact_g", "contact_ms"] for c in doc["contacts"])
     assert list(doc["summary"]) == ["contacts", "steps", "cadence_spm", "impact_g_median",
                                     "contact_ms_median"]
@@ -497,8 +494,8 @@ def test_every_format_replays_to_the_same_contacts(name: str, fmt: str, tmp_path
         plain = tmp_path / "samples.csv"
         pd.read_csv(FIXTURES / "plain/samples.csv").iloc[:, :4].to_csv(plain, index=False)
     reference = _json_run(plain, "-p", "foot")
-    assert doc["format"] == fmt
-    assert doc["units"] == FORMATS_UNITS[fmt]
+    info = replay_service.replay(FIXTURES / name, "foot").info
+    assert (info.format, info.units) == (fmt, FORMATS_UNITS[fmt])
     assert doc["summary"]["contacts"] > 0
     assert doc["summary"] == reference["summary"]
     assert [c["t_s"] for c in doc["contacts"]] == [c["t_s"] for c in reference["contacts"]]
@@ -523,7 +520,7 @@ def test_human_output_says_format_and_units() -> None:
 
 def test_forced_format_and_units_options(tmp_path: Path) -> None:
     polar = FIXTURES / "Polar_H10_0A1B2C3D_20240501_120000_ACC.txt"
-    assert _json_run(polar, "-p", "foot", "--format", "polar")["format"] == "polar"
+    assert "  read as polar: " in _run(polar, "-p", "foot", "--format", "polar").stdout
     result = _run(polar, "-p", "foot", "--format", "metawear")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {polar}: does not look like a metawear export")
@@ -534,7 +531,9 @@ def test_forced_format_and_units_options(tmp_path: Path) -> None:
     pd.DataFrame({"time": np.round(df["t_s"] * 1000).astype(int), "x": df["ax_g"] * 1000,
                   "y": df["ay_g"] * 1000, "z": df["az_g"] * 1000}).to_csv(bare, index=False)
     doc = _json_run(bare, "-p", "hip", "--units", "mg", "--time-unit", "ms")
-    assert (doc["format"], doc["units"], doc["fs_hz"]) == ("generic", "mg", 100.0)
+    assert doc["fs_hz"] == 100.0
+    assert "  read as generic: accelerations in milli-g (as given); time in ms" in \
+        _run(bare, "-p", "hip", "--units", "mg", "--time-unit", "ms").stdout
     assert doc["duration_s"] == pytest.approx(3.99)
     wrong = _run(bare, "-p", "hip", "--units", "g", "--time-unit", "s")
     assert wrong.exit_code == 1 and "median sample interval is 10 s" in wrong.stderr

@@ -370,9 +370,7 @@ def replay_json(
     Returns
     -------
     dict
-        ``file``, ``format`` (the name in `loadmon.io.exporters.FORMATS`),
-        ``units`` (of the file's accelerations: ``g``, ``mg`` or ``m/s2``),
-        ``placement``, ``fs_hz``, ``duration_s``, ``contacts`` (a list of
+        ``file``, ``placement``, ``fs_hz``, ``duration_s``, ``contacts`` (a list of
         ``t_s``, ``side``, ``impact_g``, ``contact_ms``) and ``summary``
         (``contacts``, ``steps``, ``cadence_spm``, ``impact_g_median``,
         ``contact_ms_median``); plain Python values, ready for `json.dumps`.
@@ -380,8 +378,6 @@ def replay_json(
     rows = contacts.loc[:, list(JSON_CONTACT_KEYS)].to_dict("records") if len(contacts) else []
     return {
         "file": str(file),
-        "format": result.info.format,
-        "units": result.info.units,
         "placement": result.placement,
         "fs_hz": _value(result.fs_hz),
         "duration_s": _value(result.duration_s, _DECIMALS["duration_s"]),
