@@ -415,8 +415,11 @@ def test_replay_units_and_missing_file_errors(tmp_path: Path) -> None:
 
 
 def test_replay_usage_errors() -> None:
+    # a placement the detector does not know: one line naming the file (was click's usage)
     result = _run("x.csv", "--placement", "elbow")
-    assert result.exit_code == 2 and "'elbow' is not one of" in result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith("Error: x.csv: placement 'elbow'")
+    result = _run("x.csv", "--placement", "lowerback")
+    assert result.stderr.count("\n") == 1 and "(did you mean lower_back?)" in result.stderr
     assert _run("x.csv").exit_code == 2  # --placement is required
     assert _run("x.csv", "-p", "foot", "--fs", "0").exit_code == 2
     help_text = CliRunner().invoke(cli, ["--help"]).output

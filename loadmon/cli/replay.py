@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import math
 import re
@@ -77,6 +78,14 @@ class _LazyChoice(click.Choice):
         """Ignore `click.Choice.__init__`'s assignment."""
 
 
+class _PlacementChoice(_LazyChoice):
+    """The placements, listed in --help; the command refuses any other in one line naming FILE."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Pass the value on unchecked (see `replay_cmd`)."""
+        return value
+
+
 def _placements() -> tuple[str, ...]:
     from loadmon.signal.types import PLACEMENTS
 
@@ -101,7 +110,7 @@ _UNIT_NAMES = {"g": "g", "mg": "milli-g", "m/s2": "m/s^2"}
 @click.command("replay")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option(
-    "--placement", "-p", type=_LazyChoice(_placements), default=None,
+    "--placement", "-p", type=_PlacementChoice(_placements), default=None,
     help="Where the sensor was worn (required).",
 )
 @click.option(
@@ -171,6 +180,12 @@ def replay_cmd(
         raise click.UsageError("Missing argument 'FILE'.")
     if placement is None:
         raise click.UsageError("Missing option '--placement' / '-p'.")
+    if placement not in _placements():
+        near = difflib.get_close_matches(placement, _placements(), n=1)
+        raise click.ClickException(
+            f"{file}: placement {placement!r} is not one of {', '.join(_placements())}"
+            + (f" (did you mean {near[0]}?)" if near else "")
+        )
     if speed is not None and not live:
         raise click.UsageError("--speed applies to --live only")
     if not save:
