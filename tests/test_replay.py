@@ -232,7 +232,8 @@ def test_running_shank_in_g_accepted_and_gravity_free_noted(tmp_path: Path) -> N
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary data"),
     (bytes(range(128, 256)) * 4, "binary data"),
     (b"\x1f\x8b\x08\x00garbage" + bytes(50), "corrupt gzip data"),
-    (HEADER.encode() + b"\n0,0,0,1\n0.01,0,0,1,5,6\n", "not a readable CSV"),
+    # a row with more cells than the header is dropped (noted), which leaves one sample
+    (HEADER.encode() + b"\n0,0,0,1\n0.01,0,0,1,5,6\n", "only one usable sample"),
     (b"t_s,ax_g,ay_g,az_g\n0,0,0,1\n10,0,0,1\n20,0,0,1\n", r"t_s in milliseconds\?"),
 ])
 def test_unusable_files_raise_one_line(tmp_path: Path, content: bytes, message: str) -> None:
@@ -717,3 +718,18 @@ def test_a_stream_refuses_what_a_whole_file_refuses(tmp_path: Path, case: str,
     for stream in (False, True):
         with pytest.raises(ValueError, match=message):  # FileFormatError, or the detector's
             replay_service.replay(path, "foot", stream=stream, chunk_rows=97, **kw)
+
+
+def test_a_half_written_file_loses_only_its_cut_row(tmp_path: Path) -> None:
+    # a recorder stopped mid-line: the whole file was refused ("Expected 4 columns, got
+    # 2"), and streamed it failed on pandas' column indices
+    from loadmon.signal.synthetic import synthesize
+
+    rec, _ = synthesize("foot", activity="walk", duration_s=30, fs_hz=100, seed=4, gyro=False)
+    clean = _plain(tmp_path / "clean.csv", rec.t_s, rec)
+    cut = tmp_path / "cut.csv"
+    cut.write_text(clean.read_text() + "30.510000,0.51")  # no line end: the writer's last
+    for got, ref in zip(_both(cut), _both(clean), strict=True):
+        assert got.n_samples == ref.n_samples
+        pd.testing.assert_frame_equal(got.contacts, ref.contacts)
+        assert any(n.startswith("dropped 1 ") and "row" in n for n in got.notes), got.notes

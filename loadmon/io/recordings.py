@@ -150,7 +150,7 @@ def read_plain_recording(
     notes: list[str] = []
     meta = _read_meta(samples.parent / "meta.json", notes)
 
-    table = _read_table(samples)
+    table = _read_table(samples, notes)
     t_s, acc_g, gyro_dps, row_no = _columns(table, notes)
     t_s, acc_g, gyro_dps = repair_time(t_s, acc_g, gyro_dps, row_no, notes)
 
@@ -265,8 +265,12 @@ def _read_meta(path: Path, notes: list[str]) -> dict[str, Any]:
     return meta
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """Read the CSV (plain or gzip) into a DataFrame, refusing binary data."""
+def _read_table(path: Path, notes: list[str]) -> pd.DataFrame:
+    """Read the CSV (plain or gzip) into a DataFrame, refusing binary data.
+
+    A row with another number of cells than the header (the last row of a
+    file whose writer stopped mid-line) is dropped with a note.
+    """
     with path.open("rb") as fh:
         magic = fh.read(2)
     compression = "gzip" if magic == GZIP_MAGIC else None
@@ -280,12 +284,26 @@ def _read_table(path: Path) -> pd.DataFrame:
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
     check_text_head(head)
+    ragged: list[Any] = []
+
+    def skip(row: Any) -> str:  # pyarrow's InvalidRow: expected and actual cells, its text
+        ragged.append(row)
+        return "skip"
+
     try:
-        return pd.read_csv(path, engine="pyarrow", compression=compression)
+        table = pd.read_csv(path, engine="pyarrow", compression=compression, on_bad_lines=skip)
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
     except Exception as exc:  # pyarrow's ArrowInvalid, pandas' parser errors, decoding
         raise FileFormatError(f"not a readable CSV ({one_line(exc)})") from exc
+    if ragged:
+        row = ragged[0]
+        notes.append(
+            f"dropped {_count(len(ragged), 'row')} whose cells do not match the header's "
+            f"{row.expected_columns} (first {_short(row.text)}, {row.actual_columns} cells: "
+            "cut off mid-write?)"
+        )
+    return table
 
 
 def check_text_head(head: bytes) -> None:

@@ -597,14 +597,17 @@ def _parse_block(block: bytes, plan: Plan, types: dict[int, Any]) -> pd.DataFram
             sep=plan.sep,
             decimal=plan.decimal,
             header=None,
-            usecols=cols,
+            # all the header's columns (not usecols, which refuses a block of short rows): a
+            # row cut short, as the last of a half-written file, gets NaN cells, dropped and
+            # counted as any bad row
+            names=range(max(len(plan.names), max(cols) + 1)),
             dtype={c: str for c, t in types.items() if t == pa.string()} or None,
             engine="c",
             skip_blank_lines=True,
             skipinitialspace=True,
             quotechar='"',
             encoding="utf-8",
-        )
+        )[list(cols)]
     arrays = {c: table.column(f"f{c}").to_numpy(zero_copy_only=False) for c in cols}
     return pd.DataFrame(arrays, copy=False)
 
