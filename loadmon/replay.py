@@ -358,6 +358,8 @@ def _replay_whole(
                    **_sink_meta(placement, info, rec.start_utc, rec.side))
         sink.write(rec.t_s, rec.acc_g, rec.gyro_dps)
     contacts = detect(rec)
+    if contacts.attrs.get("dropped"):  # as a stream reports it
+        notes.append(f"the detector dropped {contacts.attrs['dropped']} samples")
     if progress is not None:
         progress(1.0)
     return ReplayResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -733,3 +734,17 @@ def test_a_half_written_file_loses_only_its_cut_row(tmp_path: Path) -> None:
         assert got.n_samples == ref.n_samples
         pd.testing.assert_frame_equal(got.contacts, ref.contacts)
         assert any(n.startswith("dropped 1 ") and "row" in n for n in got.notes), got.notes
+
+
+def test_samples_the_detector_drops_are_reported_whole_or_streamed(tmp_path: Path) -> None:
+    # read whole, the count was lost ("repairs while reading: none"); a 1e300 cell also
+    # printed numpy's overflow warning
+    from loadmon.signal.synthetic import synthesize
+
+    rec, _ = synthesize("foot", activity="walk", duration_s=20, fs_hz=100, seed=4, gyro=False)
+    rec.acc_g[500, 0] = 1e300
+    path = _plain(tmp_path / "samples.csv", rec.t_s, rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for got in _both(path):
+            assert "the detector dropped 1 samples" in got.notes

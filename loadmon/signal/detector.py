@@ -1415,7 +1415,9 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     Returns
     -------
     pandas.DataFrame
-        One row a contact, with `CONTACT_COLUMNS`.
+        One row a contact, with `CONTACT_COLUMNS`; ``attrs["dropped"]`` counts
+        the samples the detector dropped (no finite or plausible value, a
+        timestamp not after the latest one, a stray).
 
     Raises
     ------
@@ -1443,4 +1445,6 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
         gyro = None if rec.gyro_dps is None else rec.gyro_dps[i : i + block]
         found += det.push(rec.t_s[i : i + block], rec.acc_g[i : i + block], gyro)
     found += det.finish()
-    return contacts_frame(found)
+    frame = contacts_frame(found)
+    frame.attrs["dropped"] = det.dropped  # samples the detector dropped (see `ContactDetector`)
+    return frame

@@ -146,7 +146,8 @@ def median_resultant_g(acc_g: np.ndarray) -> float:
         The median of the finite rows' resultants; NaN without any.
     """
     some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]  # a median needs no more
-    norm = np.linalg.norm(some[finite_rows(some)], axis=1)
+    with np.errstate(over="ignore"):  # a corrupted 1e300 is an inf among them
+        norm = np.linalg.norm(some[finite_rows(some)], axis=1)
     return float(np.median(norm)) if len(norm) else math.nan
 
 

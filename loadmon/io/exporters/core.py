@@ -898,7 +898,8 @@ def probe(plan: Plan) -> tuple[float | None, float | None]:
     if frame is None or not len(frame):
         return None, None
     acc = np.column_stack([numbers(frame[c], plan.names[c], plan.decimal) for c in plan.acc_cols])
-    mag = np.linalg.norm(acc[np.isfinite(acc).all(axis=1)], axis=1)
+    with np.errstate(over="ignore"):  # a corrupted 1e300 is an inf among them
+        mag = np.linalg.norm(acc[np.isfinite(acc).all(axis=1)], axis=1)
     median_mag = float(np.median(mag)) if len(mag) else None
     median_dt = None
     if plan.time_col is not None and plan.time_kind in ("float", "int"):
