@@ -748,3 +748,16 @@ def test_samples_the_detector_drops_are_reported_whole_or_streamed(tmp_path: Pat
         warnings.simplefilter("error")
         for got in _both(path):
             assert "the detector dropped 1 samples" in got.notes
+
+
+def test_a_constant_signal_is_noted_and_a_still_sensor_is_not(tmp_path: Path) -> None:
+    # a flat line read as a runner standing still: "repairs while reading: none"
+    n = 2000
+    flat = np.tile([0.0, 0.0, 1.0], (n, 1))
+    rng = np.random.default_rng(1)
+    for acc, stuck in ((flat, True), (flat + rng.normal(0.0, 0.002, (n, 3)), False)):
+        rec = Recording(np.arange(n) / 100.0, acc, 100.0, "foot")
+        path = _plain(tmp_path / "samples.csv", rec.t_s, rec)
+        for got in _both(path):
+            assert any("do not change" in note for note in got.notes) is stuck, got.notes
+            assert got.contacts.empty

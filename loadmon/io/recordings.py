@@ -53,7 +53,13 @@ import numpy as np
 import pandas as pd
 
 from loadmon.io.errors import FileFormatError
-from loadmon.signal.types import Recording, finite_rows, median_resultant_g, units_problem
+from loadmon.signal.types import (
+    UNITS_SAMPLES,
+    Recording,
+    finite_rows,
+    median_resultant_g,
+    units_problem,
+)
 
 __all__ = [
     "ACC_COLUMNS",
@@ -97,6 +103,9 @@ MAX_REPEATED_SHARE = 0.10
 RATE_MISMATCH_REL = 0.10
 #: Median |a| below this (g) is noted as "gravity removed or not g".
 MIN_MEDIAN_G = 0.3
+#: Accelerations whose every axis varies less than this (g, standard deviation) are noted as
+#: stuck: a sensor at rest still has 1-5 mg of noise.
+MIN_SPREAD_G = 0.0005
 #: Plausible nominal rates, Hz (`Recording` accepts this range).
 FS_RANGE_HZ = (1.0, 10_000.0)
 
@@ -839,7 +848,7 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
         Accelerations said to be in g including gravity, shape (N, 3).
     notes : list of str
         Repair notes; a line is appended when the median resultant is below
-        `MIN_MEDIAN_G`.
+        `MIN_MEDIAN_G`, or no axis varies by `MIN_SPREAD_G`.
 
     Raises
     ------
@@ -852,6 +861,14 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     problem = units_problem(median_g)
     if problem:
         raise FileFormatError(problem)
+    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]
+    some = some[finite_rows(some)]
+    if len(some) > 1 and float(some.std(axis=0).max()) < MIN_SPREAD_G:
+        notes.append(
+            f"the accelerations do not change (spread under {MIN_SPREAD_G * 1000:g} mg): a "
+            "stuck sensor, placeholder values, or a coarse sensor lying still; no steps can "
+            "be read"
+        )
     if median_g < MIN_MEDIAN_G:
         notes.append(
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "
