@@ -861,18 +861,20 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     problem = units_problem(median_g)
     if problem:
         raise FileFormatError(problem)
-    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]
-    some = some[finite_rows(some)]
-    if len(some) > 1 and float(some.std(axis=0).max()) < MIN_SPREAD_G:
-        notes.append(
-            f"the accelerations do not change (spread under {MIN_SPREAD_G * 1000:g} mg): a "
-            "stuck sensor, placeholder values, or a coarse sensor lying still; no steps can "
-            "be read"
-        )
     if median_g < MIN_MEDIAN_G:
         notes.append(
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "
             "a constant signal, or not g; impacts may read low"
+        )
+    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]
+    some = some[finite_rows(some)]
+    with np.errstate(over="ignore", invalid="ignore"):  # a corrupted 1e300 among them
+        spread_g = float(some.std(axis=0).max()) if len(some) > 1 else math.inf
+    if spread_g < MIN_SPREAD_G:
+        notes.append(
+            f"the accelerations do not change (spread under {MIN_SPREAD_G * 1000:g} mg): a "
+            "stuck sensor, placeholder values, or a coarse sensor lying still; no steps can "
+            "be read"
         )
 
 
