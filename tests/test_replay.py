@@ -761,3 +761,14 @@ def test_a_constant_signal_is_noted_and_a_still_sensor_is_not(tmp_path: Path) ->
         for got in _both(path):
             assert any("do not change" in note for note in got.notes) is stuck, got.notes
             assert got.contacts.empty
+
+
+def test_a_plain_file_in_m_s2_is_told_to_convert_not_to_pass_units(tmp_path: Path) -> None:
+    # streamed, the advice was "--units m/s2", which the plain layout refuses
+    n = 3000
+    rec = Recording(np.arange(n) / 100.0, np.tile([0.0, 0.0, 9.80665], (n, 1)), 100.0, "foot")
+    path = _plain(tmp_path / "samples.csv", rec.t_s, rec)
+    for stream in (False, True):
+        with pytest.raises(FileFormatError, match="m/s\\^2") as info:
+            replay_service.replay(path, "foot", stream=stream, chunk_rows=97)
+        assert "units" not in str(info.value).split("(about 1 g")[-1]

@@ -973,10 +973,13 @@ def decide_units(
     elif declared is not None:
         unit, origin = declared, "header" if "header" in declared_by else "format"
         if guess is not None and guess != declared:
+            # the plain layout takes no units: its files are converted, not reinterpreted
+            advice = (f"multiply them by {ACC_UNITS[guess]:.6g} to make them g"
+                      if plan.info.format == "plain" else f"pass units={guess!r} to read them so")
             raise FileFormatError(
                 f"accelerations look like {UNIT_NAMES[guess]}, not {UNIT_NAMES[declared]} as "
                 f"{declared_by} says: median |a| of the first rows is {median_mag:.4g} "
-                f"(about 1 g with gravity expected); pass units={guess!r} to read them so"
+                f"(about 1 g with gravity expected); {advice}"
             )
     else:
         if guess is None:
