@@ -772,3 +772,14 @@ def test_a_plain_file_in_m_s2_is_told_to_convert_not_to_pass_units(tmp_path: Pat
         with pytest.raises(FileFormatError, match="m/s\\^2") as info:
             replay_service.replay(path, "foot", stream=stream, chunk_rows=97)
         assert "units" not in str(info.value).split("(about 1 g")[-1]
+
+
+def test_a_recording_folder_names_its_unreadable_samples_file(tmp_path: Path) -> None:
+    # the folder's error listed the other tables and hid why samples.csv was left out
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    (folder / "samples.csv").write_bytes(b"")
+    (folder / "events.csv").write_text("t_s,kind,side\n1.0,ic,left\n")
+    result = _run(folder, "-p", "foot")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {folder}: samples.csv: empty file: no header and no samples\n"

@@ -41,6 +41,7 @@ import pandas as pd
 from loadmon.io.errors import FileFormatError
 from loadmon.io.recordings import (
     GZIP_MAGIC,
+    SAMPLE_FILES,
     SNIFF_BYTES,
     check_text_head,
     numeric_column,
@@ -393,8 +394,9 @@ def candidates(path: Path) -> list[Candidate]:
 
     A file is one candidate; a zip archive or a folder gives one per CSV or
     text table in it (at its top level, or in one common top folder of the
-    archive). Tables that cannot be read are left out; a single file that
-    cannot be read raises.
+    archive). Tables that cannot be read are left out, except a plain-layout
+    folder's ``samples.csv`` (or ``.csv.gz``), whose error names it; a single
+    file that cannot be read raises.
     """
     if path.is_dir():
         sources = [
@@ -412,8 +414,11 @@ def candidates(path: Path) -> list[Candidate]:
         return [Candidate(Source(path), read_head(Source(path)))]
     found = []
     for source in sources:
-        with contextlib.suppress(FileFormatError):
+        try:
             found.append(Candidate(source, read_head(source)))
+        except FileFormatError as exc:
+            if source.kind == "dir" and source.name in SAMPLE_FILES:  # a plain recording's
+                raise FileFormatError(f"{source.member}: {exc}") from exc
     return found
 
 
