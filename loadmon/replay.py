@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 #: Files holding more text than this (bytes, uncompressed) are streamed, not read whole.
 STREAM_FROM_BYTES = 16 << 20
+#: Text of numbers compresses 3-5 times with gzip: a gzip file holds at least this many
+#: times its size in text.
+GZIP_TEXT_RATIO = 4
 #: Samples at the start of a stream whose intervals give its nominal rate.
 RATE_PROBE_SAMPLES = 20_000
 #: A live replay feeds the detector in slices of this much wall-clock time, s.
@@ -218,8 +221,11 @@ class Pacer:
 def text_bytes(path: Path) -> int:
     """Return about how many bytes of text `path` holds (uncompressed), to choose the way in.
 
-    A gzip file tells its uncompressed size in its last four bytes (modulo
-    4 GiB); a zip archive its members' sizes; a folder is the sum of its files.
+    A gzip file tells its uncompressed size in its last four bytes, but only
+    its last member's (files joined with ``cat``, bgzip, a logger appending a
+    member per flush) and modulo 4 GiB: it counts as at least
+    `GZIP_TEXT_RATIO` times its size. A zip archive tells its members' sizes;
+    a folder is the sum of its files.
 
     Parameters
     ----------
@@ -239,7 +245,7 @@ def text_bytes(path: Path) -> int:
         magic = fh.read(4)
         if magic[:2] == GZIP_MAGIC and size >= 18:
             fh.seek(-4, os.SEEK_END)
-            return max(size, struct.unpack("<I", fh.read(4))[0])
+            return max(GZIP_TEXT_RATIO * size, struct.unpack("<I", fh.read(4))[0])
     if magic in (b"PK\x03\x04", b"PK\x05\x06"):
         try:
             with zipfile.ZipFile(path) as archive:

@@ -783,3 +783,17 @@ def test_a_recording_folder_names_its_unreadable_samples_file(tmp_path: Path) ->
     result = _run(folder, "-p", "foot")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {folder}: samples.csv: empty file: no header and no samples\n"
+
+
+def test_a_multi_member_gzip_is_sized_by_its_text_not_its_last_member(tmp_path: Path) -> None:
+    # cat a.gz b.gz: the trailer holds the last member's size only, so a big file was read
+    # whole, and its fate (whole or streamed) hung on how it had been compressed
+    acc = np.random.default_rng(3).normal(0.0, 0.3, (50_000, 3)) + np.array([0.0, 0.0, 1.0])
+    text = "".join(f"{i / 100:.6f},{x:.6g},{y:.6g},{z:.6g}\n"
+                   for i, (x, y, z) in enumerate(acc)).encode()
+    one = tmp_path / "one.csv.gz"
+    one.write_bytes(gzip.compress(text))
+    many = tmp_path / "many.csv.gz"
+    many.write_bytes(gzip.compress(text[:-30]) + gzip.compress(text[-30:]))
+    assert replay_service.text_bytes(one) >= len(text)
+    assert replay_service.text_bytes(many) >= len(text)
