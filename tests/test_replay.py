@@ -797,3 +797,20 @@ def test_a_multi_member_gzip_is_sized_by_its_text_not_its_last_member(tmp_path: 
     many.write_bytes(gzip.compress(text[:-30]) + gzip.compress(text[-30:]))
     assert replay_service.text_bytes(one) >= len(text)
     assert replay_service.text_bytes(many) >= len(text)
+
+
+def test_empty_gyroscope_columns_are_ignored_whole_or_streamed(tmp_path: Path) -> None:
+    # streamed (a big file, or --live) every row was dropped for its missing rates:
+    # "no usable samples", where the file read whole was replayed without them
+    from loadmon.signal.synthetic import synthesize
+
+    rec, _ = synthesize("foot", activity="walk", duration_s=20, fs_hz=100, seed=4, gyro=False)
+    path = _plain(tmp_path / "samples.csv", rec.t_s, rec)
+    frame = pd.read_csv(path)
+    frame[["gx_dps", "gy_dps", "gz_dps"]] = np.nan
+    frame.to_csv(path, index=False, float_format="%.6f")
+    whole, streamed = _both(path)
+    assert not whole.has_gyro and not streamed.has_gyro
+    assert len(whole.contacts) > 10
+    pd.testing.assert_frame_equal(whole.contacts, streamed.contacts)
+    assert any("ignored the gyroscope" in n for n in streamed.notes)

@@ -893,6 +893,23 @@ def raw_chunks(
         plan.info = replace(plan.info, start_utc=main.start_utc)
 
 
+def drop_empty_gyro(plan: Plan) -> None:
+    """Ignore a plan's gyroscope columns when its first `PROBE_ROWS` rows leave them empty.
+
+    As the whole-file reader does for columns empty throughout: every row of
+    the stream would otherwise be dropped for its missing angular rates.
+    """
+    if plan.gyro_cols is None:
+        return
+    frame = next(frames(plan, PROBE_ROWS, nrows=PROBE_ROWS), None)
+    if frame is None or not len(frame):
+        return
+    if not any(np.isfinite(numbers(frame[c], plan.names[c], plan.decimal)).any()
+               for c in plan.gyro_cols):
+        plan.gyro_cols = None
+        plan.notes.append("ignored the gyroscope: its columns are empty in the first rows")
+
+
 def probe(plan: Plan) -> tuple[float | None, float | None]:
     """Return the median raw resultant and median positive raw time step of the first rows.
 

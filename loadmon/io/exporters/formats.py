@@ -75,6 +75,7 @@ from loadmon.io.exporters.core import (
     decide_time_unit,
     decide_units,
     decimal_mark,
+    drop_empty_gyro,
     guess_units,
     missing_columns,
     probe,
@@ -171,6 +172,7 @@ def _plan_plain(cand: Candidate, _all: list[Candidate], opts: Options) -> Plan:
         time_label=TIME_COLUMN,
     )
     decide_units(plan, "g", "the plain layout", opts.units)
+    drop_empty_gyro(plan)
     return plan
 
 
