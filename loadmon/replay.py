@@ -50,6 +50,8 @@ from loadmon.io.recordings import (
     nominal_rate,
     read_plain_meta,
     report_gaps,
+    units_switch,
+    units_switch_error,
 )
 
 if TYPE_CHECKING:
@@ -474,6 +476,10 @@ def _replay_stream(
     for chunk in pieces():
         if has_gyro and chunk.gyro_dps is None:
             raise FileFormatError(f"{chunks.label}: the gyroscope stops part way through")
+        switch = units_switch(chunk.acc_g) if info.gravity is not False else None
+        if switch is not None:  # as check_units refuses a whole file
+            with named(chunks.label):
+                raise units_switch_error(n + switch[0], switch[1])
         gyro = chunk.gyro_dps if has_gyro else None
         if sink is not None:
             sink.write(chunk.t_s, chunk.acc_g, gyro)

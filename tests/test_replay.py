@@ -814,3 +814,15 @@ def test_empty_gyroscope_columns_are_ignored_whole_or_streamed(tmp_path: Path) -
     assert len(whole.contacts) > 10
     pd.testing.assert_frame_equal(whole.contacts, streamed.contacts)
     assert any("ignored the gyroscope" in n for n in streamed.notes)
+
+
+def test_accelerations_switching_units_part_way_are_refused(tmp_path: Path) -> None:
+    # two exports joined, the second in m/s^2: read as g in silence (impact IQR 53 g)
+    from loadmon.signal.synthetic import synthesize
+
+    rec, _ = synthesize("foot", activity="walk", duration_s=40, fs_hz=100, seed=4, gyro=False)
+    rec.acc_g[2500:] *= 9.80665
+    path = _plain(tmp_path / "samples.csv", rec.t_s, rec)
+    for stream in (False, True):
+        with pytest.raises(FileFormatError, match="stop looking like g from sample"):
+            replay_service.replay(path, "foot", stream=stream, chunk_rows=1500)

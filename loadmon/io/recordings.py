@@ -54,6 +54,7 @@ import pandas as pd
 
 from loadmon.io.errors import FileFormatError
 from loadmon.signal.types import (
+    MAX_MEDIAN_G,
     UNITS_SAMPLES,
     Recording,
     finite_rows,
@@ -103,6 +104,8 @@ MAX_REPEATED_SHARE = 0.10
 RATE_MISMATCH_REL = 0.10
 #: Median |a| below this (g) is noted as "gravity removed or not g".
 MIN_MEDIAN_G = 0.3
+#: `units_switch` reads the median resultant of blocks of this many samples.
+UNITS_BLOCK = 1000
 #: Accelerations whose every axis varies less than this (g, standard deviation) are noted as
 #: stuck: a sensor at rest still has 1-5 mg of noise.
 MIN_SPREAD_G = 0.0005
@@ -839,6 +842,43 @@ def report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
 # --------------------------------------------------------------------------- values
 
 
+def units_switch(acc_g: np.ndarray) -> tuple[int, float] | None:
+    """Find where accelerations stop looking like g part way (files joined across units).
+
+    Parameters
+    ----------
+    acc_g : numpy.ndarray
+        Accelerations said to be in g, shape (N, 3).
+
+    Returns
+    -------
+    (int, float) or None
+        The first sample of the first block of `UNITS_BLOCK` samples (from
+        the start, and the last ones) whose median resultant is above
+        `loadmon.signal.types.MAX_MEDIAN_G`, and that median; None when every
+        block looks like g.
+    """
+    n = len(acc_g) // UNITS_BLOCK * UNITS_BLOCK
+    if not n:
+        return None
+    starts = np.r_[np.arange(0, n, UNITS_BLOCK), len(acc_g) - UNITS_BLOCK]  # and the last
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.linalg.norm(acc_g, axis=1)
+        blocks = norm[starts[:, None] + np.arange(UNITS_BLOCK)]
+        medians = np.nanmedian(np.where(np.isfinite(blocks), blocks, np.nan), axis=1)
+    above = np.flatnonzero(medians > MAX_MEDIAN_G)
+    return (int(starts[above[0]]), float(medians[above[0]])) if above.size else None
+
+
+def units_switch_error(first: int, median_g: float) -> FileFormatError:
+    """Return the refusal of accelerations that stop looking like g at sample `first`."""
+    return FileFormatError(
+        f"accelerations stop looking like g from sample {first + 1}: median |a| is "
+        f"{median_g:.3g} over the next {UNITS_BLOCK} samples (about 1 g expected; files in "
+        "other units joined?)"
+    )
+
+
 def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     """Refuse accelerations that are not in g; note ones without gravity.
 
@@ -855,12 +895,15 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     FileFormatError
         When the median resultant is above
         `loadmon.signal.types.MAX_MEDIAN_G` (m/s^2, milli-g or
-        not accelerations).
+        not accelerations), over the file or part of it (`units_switch`).
     """
     median_g = median_resultant_g(acc_g)
     problem = units_problem(median_g)
     if problem:
         raise FileFormatError(problem)
+    switch = units_switch(acc_g)
+    if switch is not None:
+        raise units_switch_error(*switch)
     if median_g < MIN_MEDIAN_G:
         notes.append(
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "
