@@ -537,6 +537,21 @@ def step_back_error(back_s: float, row: int, time_label: str) -> FileFormatError
     )
 
 
+def unordered_error(count: int, n: int, first_row: int | None = None) -> FileFormatError:
+    """Return the refusal of more than `MAX_UNORDERED_SHARE` of the samples out of order."""
+    first = f" (first at row {first_row})" if first_row is not None else ""
+    return FileFormatError(
+        f"timestamps out of order at {count} of {n} samples{first}: too many to sort")
+
+
+def repeated_error(count: int, n: int, time_label: str) -> FileFormatError:
+    """Return the refusal of more than `MAX_REPEATED_SHARE` of the timestamps repeated."""
+    return FileFormatError(
+        f"{time_label} repeats at {count} of {n} samples ({count / n:.0%}): timestamps too "
+        "coarse for the rate, or not a time column"
+    )
+
+
 class StreamTimeRepair:
     """`repair_time` for a stream read chunk by chunk, in constant memory.
 
@@ -625,13 +640,9 @@ class StreamTimeRepair:
         out = self._in_order(t, acc, gyro, row)
         n = self._n
         if self._back > MAX_UNORDERED_SHARE * n:
-            raise FileFormatError(
-                f"timestamps out of order at {self._back} of {n} samples: too many to sort")
+            raise unordered_error(self._back, n)
         if self._repeated > MAX_REPEATED_SHARE * n:
-            raise FileFormatError(
-                f"{self.time_label} repeats at {self._repeated} of {n} samples "
-                f"({self._repeated / n:.0%}): timestamps too coarse for the rate, "
-                "or not a time column")
+            raise repeated_error(self._repeated, n, self.time_label)
         if self._stray_at is not None:
             notes.append(stray_note(self._strays, *self._stray_at))
         if self._back or self._repeated:
@@ -700,10 +711,7 @@ def repair_time(
         if -dt_s[worst] > MAX_STEP_BACK_S:
             raise step_back_error(-dt_s[worst], row_no[worst + 1], time_label)
         if back.size > MAX_UNORDERED_SHARE * n:
-            raise FileFormatError(
-                f"timestamps out of order at {back.size} of {n} samples "
-                f"(first at row {row_no[back[0] + 1]}): too many to sort"
-            )
+            raise unordered_error(back.size, n, row_no[back[0] + 1])
         order = np.argsort(t_s, kind="stable")
         t_s, acc_g = t_s[order], acc_g[order]
         gyro_dps = gyro_dps[order] if gyro_dps is not None else None
@@ -714,11 +722,7 @@ def repair_time(
     repeated = np.flatnonzero(np.diff(t_s) == 0) + 1
     if repeated.size:
         if repeated.size > MAX_REPEATED_SHARE * n:
-            raise FileFormatError(
-                f"{time_label} repeats at {repeated.size} of {n} samples "
-                f"({repeated.size / n:.0%}): timestamps too coarse for the rate, "
-                "or not a time column"
-            )
+            raise repeated_error(repeated.size, n, time_label)
         keep = np.ones(n, dtype=bool)
         keep[repeated] = False
         t_s, acc_g = t_s[keep], acc_g[keep]
