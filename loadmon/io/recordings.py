@@ -920,8 +920,7 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
     if spread_g < MIN_SPREAD_G:
         notes.append(
             f"the accelerations do not change (spread under {MIN_SPREAD_G * 1000:g} mg): a "
-            "stuck sensor, placeholder values, or a coarse sensor lying still; no steps can "
-            "be read"
+            "stuck sensor, placeholder values, or a coarse sensor lying still"
         )
 
 
