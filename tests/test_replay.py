@@ -232,6 +232,8 @@ def test_running_shank_in_g_accepted_and_gravity_free_noted(tmp_path: Path) -> N
     (b"0.0,0,0,1\n0.01,0,0,1\n", "missing columns"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary data"),
     (bytes(range(128, 256)) * 4, "binary data"),
+    ("t_s,ax_g,ay_g,az_g,note\n0,0,0,1,café\n".encode("latin-1"), "not UTF-8 text.*Latin-1"),
+    (HEADER.encode(), "no samples: the file has a header only"),  # without its line end
     (b"\x1f\x8b\x08\x00garbage" + bytes(50), "corrupt gzip data"),
     # a row with more cells than the header is dropped (noted), which leaves one sample
     (HEADER.encode() + b"\n0,0,0,1\n0.01,0,0,1,5,6\n", "only one usable sample"),

@@ -304,6 +304,8 @@ def _read_table(path: Path, notes: list[str]) -> pd.DataFrame:
 
     try:
         table = pd.read_csv(path, engine="pyarrow", compression=compression, on_bad_lines=skip)
+    except pd.errors.EmptyDataError as exc:  # a header without its line end
+        raise FileFormatError("no samples: the file has a header only") from exc
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"corrupt gzip data ({one_line(exc)})") from exc
     except Exception as exc:  # pyarrow's ArrowInvalid, pandas' parser errors, decoding
@@ -330,12 +332,16 @@ def check_text_head(head: bytes) -> None:
     ------
     FileFormatError
         ``empty file: ...`` when it holds only white space, ``not a CSV text
-        file (binary data)`` when it holds a NUL byte or is not UTF-8.
+        file (binary data)`` when it holds a NUL byte, ``not UTF-8 text ...``
+        when it is not UTF-8.
     """
     if not head.strip():
         raise FileFormatError("empty file: no header and no samples")
-    if b"\x00" in head or not is_text(head):
+    if b"\x00" in head:
         raise FileFormatError("not a CSV text file (binary data)")
+    if not is_text(head):
+        raise FileFormatError("not UTF-8 text (binary data, or another encoding such as "
+                              "Latin-1: save it as UTF-8)")
 
 
 def is_text(head: bytes) -> bool:
