@@ -53,6 +53,7 @@ from loadmon.io.recordings import (
     units_switch,
     units_switch_error,
 )
+from loadmon.signal.types import MAX_BRIDGE_S
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,12 +194,10 @@ class Pacer:
         t_s : numpy.ndarray
             The sample times of the piece about to be fed, s. The stream's
             time is counted along its samples: a gap of
-            `loadmon.signal.detector.MAX_BRIDGE_S` or more (where the detector
+            `loadmon.signal.types.MAX_BRIDGE_S` or more (where the detector
             starts afresh) or a step back adds nothing, so a stray timestamp
             or an hour's pause is not waited out.
         """
-        from loadmon.signal.detector import MAX_BRIDGE_S
-
         t = np.asarray(t_s, dtype=np.float64)
         if not len(t):
             return
@@ -381,7 +380,7 @@ def _replay_whole(
 
 @dataclass
 class _Gaps:
-    """Gaps of `loadmon.io.recordings.GAP_REPORT_S` or more, counted across chunks."""
+    """Gaps of `loadmon.signal.types.MAX_BRIDGE_S` or more, counted across chunks."""
 
     last: float | None = None
     before: list[float] = field(default_factory=list)
@@ -392,7 +391,7 @@ class _Gaps:
             return
         full = t if self.last is None else np.concatenate(([self.last], t))
         dt = np.diff(full)
-        at = np.flatnonzero(dt >= 1.0)
+        at = np.flatnonzero(dt >= MAX_BRIDGE_S)
         self.before += full[at].tolist()
         self.length += dt[at].tolist()
         self.last = float(t[-1])

@@ -54,6 +54,7 @@ import pandas as pd
 
 from loadmon.io.errors import FileFormatError
 from loadmon.signal.types import (
+    MAX_BRIDGE_S,
     MAX_MEDIAN_G,
     UNITS_SAMPLES,
     Recording,
@@ -92,8 +93,6 @@ GYRO_COLUMNS = ("gx_dps", "gy_dps", "gz_dps")
 #: File names looked up when the path is a recording folder, in this order.
 SAMPLE_FILES = ("samples.csv.gz", "samples.csv")
 
-#: Gaps between samples of at least this many seconds are reported.
-GAP_REPORT_S = 1.0
 #: Largest share of samples that may be out of time order and still be sorted.
 MAX_UNORDERED_SHARE = 0.01
 #: Largest step back in time (s) that sorting may repair.
@@ -502,7 +501,7 @@ def numeric_column(column: pd.Series, name: str) -> pd.Series:
 
 def stray_samples(t_s: np.ndarray, before_s: float = np.nan, after_s: float = np.nan
                   ) -> np.ndarray:
-    """Return the samples whose time stands `GAP_REPORT_S` or more off both neighbours.
+    """Return the samples whose time stands `MAX_BRIDGE_S` or more off both neighbours.
 
     One corrupted timestamp (far ahead, or back at zero) among good ones: read
     as a clock reset or a gap it threw away the rest of a recording. The first
@@ -524,15 +523,15 @@ def stray_samples(t_s: np.ndarray, before_s: float = np.nan, after_s: float = np
     t = np.concatenate(([before_s], t_s, [after_s]))
     left, mid, right = t[:-2], t[1:-1], t[2:]
     with np.errstate(invalid="ignore"):  # NaN neighbours compare false
-        ahead = (mid - left >= GAP_REPORT_S) & (mid - right >= GAP_REPORT_S)
-        behind = (left - mid >= GAP_REPORT_S) & (right - mid >= GAP_REPORT_S)
+        ahead = (mid - left >= MAX_BRIDGE_S) & (mid - right >= MAX_BRIDGE_S)
+        behind = (left - mid >= MAX_BRIDGE_S) & (right - mid >= MAX_BRIDGE_S)
     return np.flatnonzero(ahead | behind)
 
 
 def stray_note(count: int, row: int, off_s: float) -> str:
     """Return the repair note of dropped stray timestamps (see `stray_samples`)."""
-    return (f"dropped {_count(count, 'sample')} whose time stands 1 s or more off both "
-            f"neighbours (a stray timestamp; first at row {row}, {off_s:.3g} s off)")
+    return (f"dropped {_count(count, 'sample')} whose time stands {MAX_BRIDGE_S:g} s or more "
+            f"off both neighbours (a stray timestamp; first at row {row}, {off_s:.3g} s off)")
 
 
 def step_back_error(back_s: float, row: int, time_label: str) -> FileFormatError:
@@ -825,7 +824,7 @@ def round_rate(fs_hz: float) -> float:
 
 
 def report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
-    """Note gaps of `GAP_REPORT_S` or more between samples; nothing is filled in.
+    """Note gaps of `MAX_BRIDGE_S` or more between samples; nothing is filled in.
 
     Parameters
     ----------
@@ -836,13 +835,13 @@ def report_gaps(t_s: np.ndarray, dt_s: np.ndarray, notes: list[str]) -> None:
     notes : list of str
         Repair notes; one line is appended when there is a gap.
     """
-    gaps = np.flatnonzero(dt_s >= GAP_REPORT_S)
+    gaps = np.flatnonzero(dt_s >= MAX_BRIDGE_S)
     if not gaps.size:
         return
     longest = gaps[np.argmax(dt_s[gaps])]
     many = gaps.size > 1
     notes.append(
-        f"{gaps.size} gap{'s' if many else ''} of {GAP_REPORT_S:g} s or more "
+        f"{gaps.size} gap{'s' if many else ''} of {MAX_BRIDGE_S:g} s or more "
         f"({dt_s[gaps].sum():.1f} s in all; {'longest ' if many else ''}"
         f"{dt_s[longest]:.1f} s after t_s {t_s[longest]:.2f}), left as "
         f"{'they are' if many else 'it is'}: no samples invented"

@@ -73,6 +73,7 @@ from scipy.ndimage import maximum_filter1d
 
 from loadmon.signal.types import (
     CONTACT_COLUMNS,
+    MAX_BRIDGE_S,
     SINGLE_FOOT,
     Recording,
     finite_rows,
@@ -254,10 +255,6 @@ PROFILES: dict[str, Profile] = {
     "phone_bag": PHONE,
 }
 
-#: A gap this long or longer splits the stream (see the module docstring): a bridge over
-#: it would be seconds of invented samples, read as contacts where the filters ring, and
-#: an hour-long one would allocate the whole hour.
-MAX_BRIDGE_S = 1.0
 #: The detector reads steps and impacts from this rate up.
 MIN_RATE_HZ = 25.0
 #: Larger values are no body's motion but a corrupted sample (2.5 times the widest MEMS

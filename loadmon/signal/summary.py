@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from loadmon.signal.detector import MAX_BRIDGE_S
-from loadmon.signal.types import SINGLE_FOOT, GaitSummary, Recording
+from loadmon.signal.types import MAX_BRIDGE_S, SINGLE_FOOT, GaitSummary, Recording
 
 #: A step (both feet) longer than this is a pause, not a step (60 steps/min); the interval
 #: between a single-foot sensor's contacts is a stride, twice as long.

@@ -123,6 +123,11 @@ class GaitSummary:
     clipped: int
 
 
+#: A gap between samples this long or longer is not bridged: the detector starts afresh
+#: after it (a bridge would be seconds of invented samples, read as contacts where the
+#: filters ring, and an hour-long one would allocate the whole hour); readers report it and
+#: summaries leave it out of the time with samples.
+MAX_BRIDGE_S = 1.0
 #: Standard gravity, m/s^2 per g.
 G_M_S2 = 9.80665
 #: The median resultant of a body-worn sensor in g with gravity is about 1 g (0.9-2.5 g on
