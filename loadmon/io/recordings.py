@@ -56,10 +56,10 @@ from loadmon.io.errors import FileFormatError
 from loadmon.signal.types import (
     MAX_BRIDGE_S,
     MAX_MEDIAN_G,
-    UNITS_SAMPLES,
     Recording,
     finite_rows,
     median_resultant_g,
+    sampled_rows,
     units_problem,
 )
 
@@ -918,8 +918,7 @@ def check_units(acc_g: np.ndarray, notes: list[str]) -> None:
             f"median |a| is only {median_g:.2g} g (about 1 g expected): gravity removed, "
             "a constant signal, or not g; impacts may read low"
         )
-    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]
-    some = some[finite_rows(some)]
+    some = sampled_rows(acc_g)
     with np.errstate(over="ignore", invalid="ignore"):  # a corrupted 1e300 among them
         spread_g = float(some.std(axis=0).max()) if len(some) > 1 else math.inf
     if spread_g < MIN_SPREAD_G:

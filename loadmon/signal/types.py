@@ -133,8 +133,25 @@ G_M_S2 = 9.80665
 #: The median resultant of a body-worn sensor in g with gravity is about 1 g (0.9-2.5 g on
 #: the real recordings): above this the values cannot be g including gravity.
 MAX_MEDIAN_G = 4.9
-#: `median_resultant_g` reads about this many samples, evenly spread.
+#: `sampled_rows` keeps about this many samples, evenly spread.
 UNITS_SAMPLES = 1 << 16
+
+
+def sampled_rows(x: np.ndarray) -> np.ndarray:
+    """Return about `UNITS_SAMPLES` rows of `x`, evenly spread, those with a NaN or inf left out.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples, shape (N, k).
+
+    Returns
+    -------
+    numpy.ndarray
+        The rows kept (a median or a spread needs no more).
+    """
+    some = x[:: max(1, len(x) // UNITS_SAMPLES)]
+    return some[finite_rows(some)]
 
 
 def median_resultant_g(acc_g: np.ndarray) -> float:
@@ -150,9 +167,8 @@ def median_resultant_g(acc_g: np.ndarray) -> float:
     float
         The median of the finite rows' resultants; NaN without any.
     """
-    some = acc_g[:: max(1, len(acc_g) // UNITS_SAMPLES)]  # a median needs no more
     with np.errstate(over="ignore"):  # a corrupted 1e300 is an inf among them
-        norm = np.linalg.norm(some[finite_rows(some)], axis=1)
+        norm = np.linalg.norm(sampled_rows(acc_g), axis=1)
     return float(np.median(norm)) if len(norm) else math.nan
 
 
