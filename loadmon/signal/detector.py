@@ -89,10 +89,10 @@ class Profile:
 
     Attributes
     ----------
-    score : {"hf_energy", "band_norm", "band_vertical", "smooth_norm"}
+    score : {"hf_energy", "band_norm", "smooth_norm"}
         Candidate score: energy of the high-passed acceleration magnitude
-        (impacts of a foot sensor), the band-passed magnitude or vertical
-        acceleration (wrist, phones), or the magnitude high-passed and
+        (impacts of a foot sensor), the band-passed magnitude (wrist, phones,
+        a foot sampled below `LOW_RATE_HZ`), or the magnitude high-passed and
         smoothed by a linear-phase Gaussian kernel (trunk, see `_SmoothBand`).
     band_hz : tuple of float
         High-pass corner for ``hf_energy`` (first value) and its smoothing
@@ -291,8 +291,6 @@ OFFLINE_BLOCK_S = 60.0
 #: at high rates; counted in the latency).
 BATCH_S = 0.04
 MAX_LATENCY_S = 0.5
-#: Gravity estimate for the vertical projection: a slow low-pass.
-GRAVITY_LP_HZ = 0.25
 #: Smoothing of the angular-rate covariance whose main axis is the pitch axis.
 PITCH_AXIS_LP_HZ = 0.2
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
@@ -736,7 +734,6 @@ class ContactDetector:
             self._bp = _Filter(sos)
             centre = math.sqrt(p.band_hz[0] * min(p.band_hz[1], 0.45 * fs))
             self.delay_s = _group_delay_s(sos, centre, fs)
-            self._grav = _Filter(_sos("lowpass", GRAVITY_LP_HZ, fs, order=1))
         self._cadence: CadenceTracker | None = None
         self._delay_run_s = self.delay_s
         if p.run_band_hz is not None and p.score != "hf_energy":
@@ -836,12 +833,7 @@ class ContactDetector:
             r = self._hp(m)
             x = np.sqrt(np.maximum(self._lp(r * r), 0.0))
         else:
-            if self.p.score == "band_vertical":
-                g = self._grav(acc)
-                gn = np.sqrt(np.einsum("ij,ij->i", g, g))
-                v = np.einsum("ij,ij->i", acc, g) / np.maximum(gn, 1e-9) - gn
-            else:
-                v = m - 1.0
+            v = m - 1.0
             x = self._bp(v)
             if self._cadence is not None:
                 xr = self._bp_run(v)
