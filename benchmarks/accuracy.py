@@ -532,26 +532,41 @@ class SynthCase:
     dropouts: int = 2
     clip_range_g: float | None = 16.0
     jitter: float = 0.05  # timestamp jitter as a fraction of the sample period
+    gyro: bool | None = None  # None: the generator's default (single-foot sensors have one)
 
     @property
     def rid(self) -> str:
         return (f"synthetic-{self.activity}{self.cadence_spm:.0f}-{self.fs_hz:g}hz-s{self.seed}-"
-                f"{self.placement.replace('_', '')}")
+                f"{self.placement.replace('_', '')}{'-nogyro' if self.gyro is False else ''}")
+
+
+#: Rates of the synthetic recordings: the issue's 25-1,600 Hz, with the odd rates of
+#: real sensors (Polar 26/52/104/208/416 Hz, a 833 Hz IMU, a phone's 405 Hz).
+SYNTH_RATES = (25.0, 100.0, 1600.0, 52.0, 208.0, 30.0, 416.0, 60.0, 833.0, 200.0, 1000.0,
+               405.0, 50.0)
+SYNTH_RUN_SPM = (140.0, 155.0, 170.0, 185.0, 200.0)
+SYNTH_WALK_SPM = (95.0, 110.0, 125.0)
 
 
 def synthetic_cases() -> list[SynthCase]:
-    """Running in every placement (two seeds, several rates and cadences) and a few walks."""
+    """Running in every placement at five cadences, walking at three, over the rate range.
+
+    Each (placement, cadence) gets its own rate from `SYNTH_RATES`, in a rotation
+    that gives every placement the whole range, and its own seed; foot and ankle
+    sensors also run without a gyroscope (an accelerometer-only pod).
+    """
     from loadmon.signal.types import PLACEMENTS
 
-    rates = (100.0, 200.0, 400.0, 1600.0, 50.0, 104.0, 833.0, 208.0, 250.0)
+    kinds = [(p, None) for p in PLACEMENTS] + [(p, False) for p in ("foot", "ankle")]
     cases = []
-    for i, p in enumerate(PLACEMENTS):
-        for j in range(2):
-            cad = 150.0 + (i * 7 + j * 23) % 46
-            cases.append(SynthCase(p, "run", cad, rates[(i + 3 * j) % len(rates)], 100 * i + j))
-    for i, p in enumerate(PLACEMENTS):
-        cases.append(SynthCase(p, "walk", 95.0 + (i * 5) % 30, (100.0, 200.0, 50.0)[i % 3],
-                               1000 + i, duration_s=60.0))
+    for i, (p, gyro) in enumerate(kinds):
+        for j, cad in enumerate(SYNTH_RUN_SPM):
+            fs = SYNTH_RATES[(5 * i + j) % len(SYNTH_RATES)]
+            cases.append(SynthCase(p, "run", cad, fs, 100 * i + j, gyro=gyro))
+        for j, cad in enumerate(SYNTH_WALK_SPM):
+            fs = SYNTH_RATES[(5 * i + 7 + 2 * j) % len(SYNTH_RATES)]
+            cases.append(SynthCase(p, "walk", cad, fs, 1000 + 100 * i + j, duration_s=60.0,
+                                   gyro=gyro))
     return cases
 
 
@@ -565,7 +580,7 @@ def run_synthetic(args: tuple[SynthCase, str, str]) -> Score:
             case.placement, case.activity, case.cadence_spm, case.duration_s, case.fs_hz,
             noise_g=case.noise_g, seed=case.seed, dropouts=case.dropouts,
             clip_range_g=case.clip_range_g, jitter_s=case.jitter / case.fs_hz,
-            motion_noise_g=case.motion_noise_g,
+            motion_noise_g=case.motion_noise_g, gyro=case.gyro,
         )
         t0 = time.perf_counter()
         contacts = _resolve(detector)(rec)
