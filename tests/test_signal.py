@@ -179,6 +179,20 @@ def test_phones_running_at_a_fast_cadence(placement: str, seed: int) -> None:
     assert summarize(found, rec).cadence_spm == pytest.approx(200, rel=0.02)
 
 
+@pytest.mark.parametrize("placement", ["wrist", "phone_pocket", "phone_bag"])
+def test_a_run_that_stops_ends_with_its_last_step(placement: str) -> None:
+    # a band-passed score rings on after the body stops: its overshoot, a third of a step's
+    # score a step after the last one, was a contact where the body no longer moved
+    for seed in (1, 2, 3):
+        rec, truth = synthesize(placement, activity="run", cadence_spm=155, duration_s=30,
+                                fs_hz=100, seed=seed, noise_g=0.02)
+        found = detect_contacts(rec)["t_s"].to_numpy()
+        true = truth["t_s"].to_numpy()
+        assert f1_after_offset(found, true) >= 0.97
+        offset = np.median([found[np.argmin(np.abs(found - t))] - t for t in true])
+        assert found.max() - offset < true.max() + 0.1
+
+
 @pytest.mark.parametrize(
     ("activity", "cadence", "running"),
     [

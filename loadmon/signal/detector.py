@@ -34,7 +34,9 @@ across calls and every decision looks at a fixed window of samples:
 6. **accept**: an impact score must stand out of the sensor's noise floor
    (`FLOOR_RATIO`); a refractory interval (while running, a fraction of the
    tracked step period) and a threshold relative to the recent accepted
-   scores reject ringing and small bumps; with a foot gyroscope a contact
+   scores reject ringing and small bumps (for the wrist and phones, the
+   impact must also load the body like the recent contacts: a band-passed
+   score rings on after the body stops); with a foot gyroscope a contact
    must end a swing (the pitch rate crosses from swing to stance), and a
    weaker candidate still counts when it does (soft last steps before
    stopping, impacts blurred by a low rate); without one, a regular gait
@@ -147,6 +149,11 @@ class Profile:
         separates walking steps from arm swing cuts off running steps (150-200
         steps/min are 2.5-3.3 Hz); one that reaches down to the running stride
         (1.2-1.7 Hz) reads one step a stride where a limb swings.
+    load_fraction : float
+        A contact loads the body: its impact (peak resultant, `IMPACT_WINDOW_S`)
+        must exceed 1 g by at least this fraction of the median excess of the
+        last `history` contacts. A band-passed score rings on for a period after
+        the body stops, and its overshoot peaks where no step is (0 disables).
     """
 
     score: str
@@ -165,6 +172,7 @@ class Profile:
     min_score_g: float = 0.02
     run_band_hz: tuple[float, float] | None = None
     soft_threshold: float | None = None
+    load_fraction: float = 0.0
 
 
 FOOT = Profile(
@@ -217,6 +225,7 @@ PHONE = Profile(
     history=16,
     event_offset_s=0.15,
     run_band_hz=(1.5, 4.0),
+    load_fraction=0.2,
 )
 #: A phone carried in the hand swings with the arm once a stride: walking steps need a
 #: band below 2 Hz to keep that swing out. The walking band starts at 0.2 Hz: with its
@@ -237,6 +246,7 @@ WRIST = Profile(
     quiet_ratio=1.0,
     min_interval_s=0.25,
     relative_threshold=0.3,
+    load_fraction=0.2,
 )
 #: A tibia keeps rotating through stance, so "quiet after the contact" does not
 #: hold there; its impact dominates the push-off instead.
@@ -829,6 +839,7 @@ class ContactDetector:
         self._queue: list[tuple[int, int]] = []  # (onset, candidate) awaiting decision
         self._last_ic: int | None = None
         self._scores: list[float] = []
+        self._loads: list[float] = []  # impacts of the recent contacts less 1 g
         self._strides: list[int] = []  # intervals between the recent contacts, samples
         self._swings: list[float] = []  # swing peak rates of the recent contacts (gyroscope)
         self._open: list[_Stance] = []  # initial contacts awaiting their toe-off
@@ -1093,6 +1104,13 @@ class ContactDetector:
         settled = first[:, None] + np.arange(self._floor + 1) >= self._settle
         return np.where(settled, seg, np.inf).min(axis=1)
 
+    def _unloaded(self, impact: float) -> bool:
+        """Whether a contact's impact loads the body too little (`Profile.load_fraction`)."""
+        if not (self.p.load_fraction and self._loads):
+            return False
+        typical = statistics.median(self._loads[-self.p.history :])
+        return impact - 1.0 < self.p.load_fraction * typical
+
     def _refractory(self, j: int) -> int:
         """Shortest interval (samples) to the previous contact for a contact at `j`."""
         if self._cadence is not None:
@@ -1162,6 +1180,7 @@ class ContactDetector:
                 # no recent contacts to compare with: a new bout starts
                 self._last_ic = None
                 self._scores.clear()
+                self._loads.clear()
                 self._strides.clear()
                 self._swings.clear()
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
@@ -1179,6 +1198,8 @@ class ContactDetector:
             ):
                 continue
             if self._last_ic is not None and j - self._last_ic < self._refractory(j):
+                continue
+            if self._unloaded(impact):  # a filter's ringing after the body stopped
                 continue
             onset = j
             axis = None
@@ -1203,6 +1224,8 @@ class ContactDetector:
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
+            self._loads.append(impact - 1.0)
+            del self._loads[: -self.p.history]
             # a pitch minimum is timed on the raw gyroscope, not on the delayed score
             t_s = self._time(j, delayed=not len(pitch)) + shift_s
             contact = Contact(t_s, self.side, impact, clipped)
