@@ -331,7 +331,13 @@ RUN_REFRACTORY = 0.6
 #: `WALK_STRIDE_S` (under 126 steps/min; running strides are 0.6-0.85 s): a `CadenceTracker`
 #: over `STRIDE_SEARCH_S`. While it walks only the walking scale of the quiet-after test
 #: counts; the running scales let a walking push-off through (on the DEV walks 118 push-offs
-#: passed them alone, against 13 contacts).
+#: passed them alone, against 13 contacts). So with a gyroscope below `LOW_RATE_HZ`: the band
+#: score peaks just after the push-off as well as before the landing, and at 25-30 Hz the
+#: running scales' windows are two samples, which can fall where the pitch rate crosses zero
+#: between the push-off and the swing; a push-off read as a contact signs the pitch axis by
+#: the push-off before it, so its end passes as a swing's end and the landing after it falls
+#: in the refractory interval (synthetic foot walks at 90 steps/min and 30 Hz: F1 0.34,
+#: every contact 0.3 s early; with the rule 0.95).
 WALK_STRIDE_S = (0.95, 1.6)
 STRIDE_SEARCH_S = (0.45, 1.7)
 WALK_MIN_CORR = 0.4
@@ -765,7 +771,10 @@ class ContactDetector:
         # contacts are read from the pitch rate (they end a swing, refined to its minimum)
         self._reads_pitch = has_gyro and p.gyro_refine_s is not None
         self._stride: CadenceTracker | None = None
-        if p.classify_s is not None and not self._reads_pitch:
+        # the walking stride decides the quiet-after test's scale without a gyroscope, and
+        # with one below `LOW_RATE_HZ`, where the candidates come from a band score that
+        # peaks after the push-off too (see `WALK_STRIDE_S`)
+        if p.classify_s is not None and (not self._reads_pitch or p.score != "hf_energy"):
             self._stride = CadenceTracker(
                 fs, STRIDE_SEARCH_S, WALK_STRIDE_S, WALK_MIN_CORR, STRIDE_FS, WALK_HOLD_S
             )
@@ -1050,7 +1059,8 @@ class ContactDetector:
         Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact
         is initial when the foot is quieter after it than before it at the
         walking or at one of the running scales (`GAIT_SCALES`); at the walking
-        scale only while a sensor without gyroscope walks (`WALK_STRIDE_S`).
+        scale only while a sensor without gyroscope, or one sampled below
+        `LOW_RATE_HZ`, walks (`WALK_STRIDE_S`).
         """
         if self.p.classify_s is None:
             return np.ones(len(idx), dtype=bool)
