@@ -552,21 +552,25 @@ def synthetic_cases() -> list[SynthCase]:
     """Running in every placement at five cadences, walking at three, over the rate range.
 
     Each (placement, cadence) gets its own rate from `SYNTH_RATES`, in a rotation
-    that gives every placement the whole range, and its own seed; foot and ankle
-    sensors also run without a gyroscope (an accelerometer-only pod).
+    that gives every placement the whole range it is read at (`min_rate_hz`), and
+    its own seed; foot and ankle sensors also run without a gyroscope (an
+    accelerometer-only pod).
     """
+    from loadmon.signal import min_rate_hz
     from loadmon.signal.types import PLACEMENTS
+
+    def rate(p: str, k: int) -> float:  # the k-th rate of the rotation the placement is read at
+        rates = [r for r in SYNTH_RATES if r >= min_rate_hz(p)]
+        return rates[k % len(rates)]
 
     kinds = [(p, None) for p in PLACEMENTS] + [(p, False) for p in ("foot", "ankle")]
     cases = []
     for i, (p, gyro) in enumerate(kinds):
         for j, cad in enumerate(SYNTH_RUN_SPM):
-            fs = SYNTH_RATES[(5 * i + j) % len(SYNTH_RATES)]
-            cases.append(SynthCase(p, "run", cad, fs, 100 * i + j, gyro=gyro))
+            cases.append(SynthCase(p, "run", cad, rate(p, 5 * i + j), 100 * i + j, gyro=gyro))
         for j, cad in enumerate(SYNTH_WALK_SPM):
-            fs = SYNTH_RATES[(5 * i + 7 + 2 * j) % len(SYNTH_RATES)]
-            cases.append(SynthCase(p, "walk", cad, fs, 1000 + 100 * i + j, duration_s=60.0,
-                                   gyro=gyro))
+            cases.append(SynthCase(p, "walk", cad, rate(p, 5 * i + 7 + 2 * j), 1000 + 100 * i + j,
+                                   duration_s=60.0, gyro=gyro))
     return cases
 
 

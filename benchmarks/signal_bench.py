@@ -50,6 +50,7 @@ from loadmon.signal import (
     ContactDetector,
     Recording,
     detect_contacts,
+    min_rate_hz,
 )
 from loadmon.signal.synthetic import synthesize
 
@@ -284,12 +285,14 @@ def measured_latency_s(placement: str, activity: str, fs: float) -> tuple[float,
 
 def latency() -> None:
     print("\n4. Latency, seconds of stream: documented (ContactDetector(placement, fs).latency_s)")
-    print(f"   {'placement':<14}{'25 Hz':>8}{'200 Hz':>8}{'1600 Hz':>9}")
+    print(f"   {'placement':<14}{'lowest rate':>16}{'200 Hz':>8}{'1600 Hz':>9}")
     for p in PLACEMENTS:
+        lowest = min_rate_hz(p)
         vals = [ContactDetector(p, fs, has_gyro=_reads_pitch(p)).latency_s
-                for fs in (25.0, 200.0, 1600.0)]
+                for fs in (lowest, 200.0, 1600.0)]
         flag = "" if max(vals) <= 0.5 else "  > 0.5 s"
-        print(f"   {p:<14}{vals[0]:>8.3f}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
+        low = f"{vals[0]:.3f} ({lowest:g} Hz)"
+        print(f"   {p:<14}{low:>16}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
     print("   measured at 200 Hz in 10 ms notifications (synthetic walk / run, 60 s; foot and "
           "ankle with a gyroscope): longest wait for a contact, and the documented bound "
           "(+ the longest sample interval of an irregular stream)")

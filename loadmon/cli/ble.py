@@ -139,10 +139,15 @@ def record_cmd(ctx: click.Context, devices: tuple[str, ...], profile: str, rate_
     """
     from loadmon.ble.recorder import Recorder
     from loadmon.ble.session import new_recording_path, pick_devices, record, scan
+    from loadmon.signal import min_rate_hz
     from loadmon.signal.types import PLACEMENTS
 
     if placement not in PLACEMENTS:
         raise click.BadParameter(f"one of {', '.join(PLACEMENTS)}", param_hint="--placement")
+    if rate_hz is not None and rate_hz < min_rate_hz(placement):
+        raise click.BadParameter(
+            f"{rate_hz} Hz: a {placement} sensor is read from {min_rate_hz(placement):g} Hz",
+            param_hint="--rate")
     if not no_save:  # an unknown athlete or shoe fails now, not after the run
         from loadmon.store import StoreError
 

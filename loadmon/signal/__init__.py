@@ -13,6 +13,7 @@ from loadmon.signal.detector import (
     ToeOff,
     contacts_frame,
     detect_contacts,
+    min_rate_hz,
 )
 from loadmon.signal.summary import summarize
 from loadmon.signal.types import (
@@ -37,5 +38,6 @@ __all__ = [
     "ToeOff",
     "contacts_frame",
     "detect_contacts",
+    "min_rate_hz",
     "summarize",
 ]

@@ -316,6 +316,29 @@ PROFILES: dict[str, Profile] = {
 
 #: The detector reads steps and impacts from this rate up.
 MIN_RATE_HZ = 25.0
+#: A shank is read from `LOW_RATE_HZ` up. Below it a shank's sampled impact is smaller than
+#: its late swing (at 25 Hz a sample period's average keeps 41-58 % of the impact: 2.7 g of
+#: a 6.5 g running one against a 4.7 g swing), and no score tells the contacts from the swing
+#: and the other leg's landings (synthetic walks at 25-30 Hz read 17-75 % too many steps).
+#: A foot has the quiet-after test and its stride rhythm there (`FOOT_LOW_RATE`).
+PLACEMENT_MIN_RATE_HZ = {"shank": LOW_RATE_HZ}
+
+
+def min_rate_hz(placement: str) -> float:
+    """Return the lowest sampling rate at which the detector reads a placement, Hz.
+
+    Parameters
+    ----------
+    placement : str
+        One of `loadmon.signal.types.PLACEMENTS`.
+
+    Returns
+    -------
+    float
+        `MIN_RATE_HZ`, or a placement's own higher minimum (a shank: `LOW_RATE_HZ`).
+    """
+    return PLACEMENT_MIN_RATE_HZ.get(placement, MIN_RATE_HZ)
+
 #: Larger values are no body's motion but a corrupted sample (2.5 times the widest MEMS
 #: ranges, +-400 g and +-4000 deg/s): the row is dropped, as it would ring through the
 #: filters (or overflow them) for seconds.
@@ -771,10 +794,12 @@ class ContactDetector:
         range_g: float | None = None,
         profile: Profile | None = None,
     ) -> None:
-        if not fs_hz >= MIN_RATE_HZ:  # also NaN
+        lowest = MIN_RATE_HZ if profile is not None else min_rate_hz(placement)
+        if not fs_hz >= lowest:  # also NaN
+            need = "steps and impacts need" if lowest == MIN_RATE_HZ else (
+                f"a {placement} sensor's impacts need (its swing outweighs them below)")
             raise ValueError(
-                f"a sampling rate of {fs_hz:g} Hz is below the {MIN_RATE_HZ:g} Hz that steps "
-                "and impacts need"
+                f"a sampling rate of {fs_hz:g} Hz is below the {lowest:g} Hz that {need}"
             )
         self.placement = placement
         self.p = profile or profile_for(placement, fs_hz)
@@ -1520,7 +1545,7 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
         When the accelerations cannot be in g including gravity (m/s^2 or
         milli-g: see `loadmon.signal.types.units_problem`), the timestamps
         cannot be seconds at the nominal rate (`timing_problem`), or the rate
-        is below `MIN_RATE_HZ`.
+        is below `MIN_RATE_HZ` (the placement's `min_rate_hz`).
     """
     problem = units_problem(median_resultant_g(rec.acc_g)) or timing_problem(rec.t_s, rec.fs_hz)
     if problem:
