@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from loadmon.signal import (
@@ -18,7 +18,7 @@ from loadmon.signal import (
     detect_contacts,
     summarize,
 )
-from loadmon.signal.detector import FORGET_S, CadenceTracker, min_rate_hz
+from loadmon.signal.detector import FORGET_S, PROFILES, CadenceTracker, min_rate_hz
 from loadmon.signal.synthetic import synthesize
 from tests.conftest import traced_in_child
 
@@ -64,9 +64,9 @@ def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    placement=st.sampled_from(["foot", "ankle", "shank", "lower_back", "wrist", "phone_hand"]),
+    placement=st.sampled_from(PLACEMENTS),
     activity=st.sampled_from(["run", "walk"]),
-    fs_hz=st.sampled_from([50.0, 104.0, 200.0]),
+    fs_hz=st.sampled_from([26.0, 50.0, 104.0, 200.0]),
     seed=st.integers(0, 10_000),
     sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=5),
     jitter=st.booleans(),
@@ -77,6 +77,7 @@ def run_in_chunks(rec: Recording, sizes: list[int]) -> pd.DataFrame:
 def test_any_chunking_gives_identical_contacts(
     placement, activity, fs_hz, seed, sizes, jitter, gyro, jump, where
 ) -> None:
+    assume(fs_hz >= min_rate_hz(placement))
     rec, _ = synthesize(
         placement,
         activity=activity,
@@ -366,6 +367,12 @@ def test_rates_and_units_the_detector_cannot_read_are_refused() -> None:
     with pytest.raises(ValueError, match="30 Hz is below the 50 Hz that a shank sensor's"):
         detect_contacts(synthesize("shank", activity="walk", duration_s=10, fs_hz=30, seed=2)[0])
     assert ContactDetector("shank", 50.0).fs == 50.0
+    # overriding the parameters does not lift the placement's lowest rate
+    with pytest.raises(ValueError, match="30 Hz is below the 50 Hz that a shank sensor's"):
+        ContactDetector("shank", 30.0, profile=PROFILES["shank"])
+    with pytest.raises(ValueError, match="30 Hz is below the 50 Hz that a shank sensor's"):
+        detect_contacts(synthesize("shank", activity="walk", duration_s=10, fs_hz=30, seed=2)[0],
+                        profile=PROFILES["foot"])
     rec, _ = synthesize("lower_back", activity="walk", duration_s=10, fs_hz=100, seed=2)
     with pytest.raises(ValueError, match="m/s\\^2"):
         detect_contacts(Recording(rec.t_s, rec.acc_g * 9.80665, 100.0, "lower_back"))

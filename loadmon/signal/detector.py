@@ -41,8 +41,9 @@ across calls and every decision looks at a fixed window of samples:
    weaker candidate still counts when it does (soft last steps before
    stopping, impacts blurred by a low rate); without one, a regular gait
    vouches instead: a candidate where the next contact of a steady stride is
-   due counts under the threshold (trunk, wrist, phones) or despite a ringing
-   landing read as a push-off (a foot or ankle sensor, when strong);
+   due counts under the threshold (trunk, wrist, phones; a shank from
+   `Profile.stride_threshold` of the reference) or despite a ringing landing
+   read as a push-off (a foot or ankle sensor, when strong);
 7. **toe-off** (foot and ankle): the stance of each contact ends at the pitch
    rate's minimum before the next swing with a gyroscope (Falbriard et al.
    2018), else at the push-off's peak resultant acceleration; it is reported
@@ -50,14 +51,14 @@ across calls and every decision looks at a fixed window of samples:
 
 Latency: a contact is reported at most ``latency_s`` of stream time after it
 happened, fed in notifications of up to `BATCH_S` of stream: at most 0.5 s for
-every placement from 25 Hz up. A longer notification holds what it carries for
-its own length, and an irregularly sampled stream adds the wait for the sample
-after a grid point (a sample a long gap ahead, for the one after it). Its
-contact time comes with the toe-off, which a walking stance (0.6-0.8 s) brings
-after the contact: with a gyroscope once the next swing has started, without
-one at the end of a search over 80 % of the stride. Memory is
-bounded by a buffer of about two seconds of samples, whatever the stream's
-duration.
+every placement from its lowest rate up (`min_rate_hz`: 25 Hz, a shank 50 Hz).
+A longer notification holds what it carries for its own length, and an
+irregularly sampled stream adds the wait for the sample after a grid point (a
+sample a long gap ahead, for the one after it). Its contact time comes with the
+toe-off, which a walking stance (0.6-0.8 s) brings after the contact: with a
+gyroscope once the next swing has started, without one at the end of a search
+over 80 % of the stride. Memory is bounded by a buffer of about two seconds of
+samples, whatever the stream's duration.
 """
 
 from __future__ import annotations
@@ -774,7 +775,7 @@ class ContactDetector:
         Sensor range (per axis): a contact whose impact window has an axis at
         98 % of it or more is marked clipped (its peak is a lower bound).
     profile : Profile or None
-        Override the placement's parameters.
+        Override the placement's parameters (not its lowest rate, `min_rate_hz`).
 
     Attributes
     ----------
@@ -794,7 +795,8 @@ class ContactDetector:
         range_g: float | None = None,
         profile: Profile | None = None,
     ) -> None:
-        lowest = MIN_RATE_HZ if profile is not None else min_rate_hz(placement)
+        # a placement's lowest rate is the sensor's physics, whatever the parameters
+        lowest = min_rate_hz(placement)
         if not fs_hz >= lowest:  # also NaN
             need = "steps and impacts need" if lowest == MIN_RATE_HZ else (
                 f"a {placement} sensor's impacts need (its swing outweighs them below)")
@@ -837,8 +839,8 @@ class ContactDetector:
         self._reads_pitch = has_gyro and p.gyro_refine_s is not None
         self._stride: CadenceTracker | None = None
         # the walking stride decides the quiet-after test's scale without a gyroscope, and
-        # with one below `LOW_RATE_HZ`, where the candidates come from a band score that
-        # peaks after the push-off too (see `WALK_STRIDE_S`)
+        # with one where the candidates come from a band score (a foot below `LOW_RATE_HZ`),
+        # which peaks after the push-off too (see `WALK_STRIDE_S`)
         if p.classify_s is not None and (not self._reads_pitch or p.score != "hf_energy"):
             self._stride = CadenceTracker(
                 fs, STRIDE_SEARCH_S, WALK_STRIDE_S, WALK_MIN_CORR, STRIDE_FS, WALK_HOLD_S
@@ -1004,7 +1006,9 @@ class ContactDetector:
         """Move candidate peaks (sample indices) to their onsets.
 
         The onset is the first sample of the refinement window where ``|r|``
-        reaches `onset_fraction` of the window's maximum.
+        reaches `onset_fraction` of the window's maximum, or with
+        `Profile.onset_anchor` the start of the run of such samples that leads
+        to the first one reaching the anchor's fraction.
         """
         if self.p.refine_s is None or not len(idx):
             return idx
@@ -1141,8 +1145,8 @@ class ContactDetector:
         Walking and running strides differ (stance ~0.6 s vs ~0.2 s): a contact
         is initial when the foot is quieter after it than before it at the
         walking or at one of the running scales (`GAIT_SCALES`); at the walking
-        scale only while a sensor without gyroscope, or one sampled below
-        `LOW_RATE_HZ`, walks (`WALK_STRIDE_S`).
+        scale only while a sensor without gyroscope, or one read by a band score
+        (a foot below `LOW_RATE_HZ`), walks (`WALK_STRIDE_S`).
         """
         if self.p.classify_s is None:
             return np.ones(len(idx), dtype=bool)
@@ -1323,8 +1327,9 @@ class ContactDetector:
             self._last_ic = j
             self._scores.append(score)
             del self._scores[: -self.p.history]
-            self._loads.append(impact - 1.0)
-            del self._loads[: -self.p.history]
+            if math.isfinite(impact):  # a median over a NaN depends on the list's order
+                self._loads.append(impact - 1.0)
+                del self._loads[: -self.p.history]
             # a pitch minimum is timed on the raw gyroscope, not on the delayed score
             t_s = self._time(j, delayed=not len(pitch)) + shift_s
             contact = Contact(t_s, self.side, impact, clipped)
@@ -1530,7 +1535,7 @@ def detect_contacts(rec: Recording, profile: Profile | None = None) -> pd.DataFr
     rec : Recording
         The recording.
     profile : Profile or None
-        Override the placement's parameters.
+        Override the placement's parameters (not its lowest rate, `min_rate_hz`).
 
     Returns
     -------
