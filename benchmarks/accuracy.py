@@ -541,7 +541,7 @@ class SynthCase:
 
 
 #: Rates of the synthetic recordings: the issue's 25-1,600 Hz, with the odd rates of
-#: real sensors (Polar 26/52/104/208/416 Hz, a 833 Hz IMU, a phone's 405 Hz).
+#: real sensors (Polar 52/208/416 Hz, an 833 Hz IMU, a phone's 405 Hz).
 SYNTH_RATES = (25.0, 100.0, 1600.0, 52.0, 208.0, 30.0, 416.0, 60.0, 833.0, 200.0, 1000.0,
                405.0, 50.0)
 SYNTH_RUN_SPM = (140.0, 155.0, 170.0, 185.0, 200.0)

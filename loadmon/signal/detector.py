@@ -340,6 +340,7 @@ def min_rate_hz(placement: str) -> float:
     """
     return PLACEMENT_MIN_RATE_HZ.get(placement, MIN_RATE_HZ)
 
+
 #: Larger values are no body's motion but a corrupted sample (2.5 times the widest MEMS
 #: ranges, +-400 g and +-4000 deg/s): the row is dropped, as it would ring through the
 #: filters (or overflow them) for seconds.
