@@ -210,6 +210,11 @@ class Score(_Rates):
         return None
 
 
+def tolerance_s(group_name: str) -> float:
+    """Matching tolerance of a goal group: foot switches (phones) are read every ~95 ms."""
+    return TOL_SWITCH_S if group_name == "phone" else TOL_IMU_S
+
+
 def initial_contacts(events: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """The labelled initial contacts a recording is scored on (a single-foot sensor: its side)."""
     ev = events[events["kind"] == "ic"]
@@ -260,7 +265,7 @@ def score_recording(det_t: np.ndarray, meta: dict, events: pd.DataFrame | None, 
     ev = initial_contacts(events, meta)
     wins = coverage(meta, meta.get("side"))
     sides = sorted(set(ev["side"])) if s.group == "phone" else [None]
-    tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
+    tol = tolerance_s(s.group)
     labelled = {sd: ev["t_s"].to_numpy(float) if sd is None
                 else ev.loc[ev["side"] == sd, "t_s"].to_numpy(float) for sd in sides}
     offsets = {}
@@ -482,7 +487,7 @@ def impact_errors(s: Score, rec, contacts: pd.DataFrame, events: pd.DataFrame,
     if not len(labels):
         return
     offset = float(np.median(s.offsets)) if s.offsets else 0.0
-    tol = TOL_SWITCH_S if s.group == "phone" else TOL_IMU_S
+    tol = tolerance_s(s.group)
     magnitude = np.linalg.norm(rec.acc_g, axis=1)
     t = rec.t_s
     for when, impact in zip(contacts["t_s"].to_numpy(float) - offset,
