@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadmon.signal.synthetic import synthesize
+from loadmon.signal.synthetic import synthesize, synthesize_gait_change
 from loadmon.signal.types import PLACEMENTS, SINGLE_FOOT, Recording
 
 QUIET = {"noise_g": 0.0, "motion_noise_g": 0.0}
@@ -262,3 +262,25 @@ def test_the_same_seed_keeps_the_gait_and_dropouts_whatever_else_changes():
     mounts = [synthesize("phone_pocket", fs_hz=fs, **base)[1].attrs["orientation"]
               for fs in (100, 200)]
     assert mounts[0] == mounts[1]
+
+
+@pytest.mark.parametrize("placement", ["phone_pocket", "foot"])
+def test_a_gait_change_joins_two_bouts_without_a_stop_or_a_jolt(placement):
+    rec, truth = synthesize_gait_change(placement, "run", "walk", (170, 110), 30.0, 200.0,
+                                        seed=3, noise_g=0.0, motion_noise_g=0.0)
+    change = truth.attrs["change_s"]
+    t = truth["t_s"].to_numpy()
+    before, after = np.diff(t[t < change]), np.diff(t[t > change])
+    per_step = 1 if placement == "phone_pocket" else 2  # a foot sensor sees every other step
+    assert np.median(before) == pytest.approx(per_step * 60 / 170, rel=0.05)
+    assert np.median(after) == pytest.approx(per_step * 60 / 110, rel=0.05)
+    # no stop: the step across the change is one of the two gaits', not a pause
+    across = t[t > change][0] - t[t < change][-1]
+    assert np.median(before) * 0.8 < across < np.median(after) * 1.25
+    # the samples run on at the rate, and the join is no larger a jolt than the bouts hold
+    dt = np.diff(rec.t_s)
+    assert dt.min() > 0 and dt.max() < 2 / 200.0
+    jolt = np.abs(np.diff(rec.acc_g, axis=0)).max(axis=1)
+    at = np.searchsorted(rec.t_s, change)
+    assert jolt[at - 20 : at + 20].max() <= np.percentile(jolt, 99.9)
+    assert (rec.gyro_dps is None) == (placement not in SINGLE_FOOT)

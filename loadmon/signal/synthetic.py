@@ -1,7 +1,9 @@
 """Synthetic body-worn accelerometer recordings with known foot contacts.
 
 `synthesize` builds a `Recording` of one sensor worn by a runner or walker
-together with the table of the true foot contacts it contains. It is a test
+together with the table of the true foot contacts it contains;
+`synthesize_gait_change` joins two bouts of different gaits with no stop between
+them (a run straight into a walk). It is a test
 and benchmark fixture for the contact detector: the events are known exactly,
 and noise, dropouts, clipping, timestamp jitter, irregular sampling and an
 unknown sensor orientation can be switched on one at a time. Pure numpy (and
@@ -11,13 +13,14 @@ pandas for the returned table); no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from loadmon.signal.types import PLACEMENTS, SINGLE_FOOT, Recording
 
-__all__ = ["synthesize"]
+__all__ = ["synthesize", "synthesize_gait_change"]
 
 G = 9.80665  # m/s^2 per g
 _DEG = np.pi / 180.0
@@ -895,5 +898,100 @@ def synthesize(
     truth.attrs.update(
         gaps_s=gaps, cadence_spm=cadence, speed_mps=speed, activity=activity,
         orientation=mount.tolist(), impact_window_s=IMPACT_WINDOW_S,
+    )
+    return rec, truth
+
+
+#: `synthesize_gait_change` fades the first bout into the second over this long: the join
+#: itself is no jolt.
+CROSSFADE_S = 0.05
+
+
+def _mid_step(truth: pd.DataFrame, k: int) -> float:
+    """Halfway from the first left contact at or after index `k` of `truth` to the next one."""
+    left = int(np.flatnonzero(truth["side"].to_numpy()[k:] == "left")[0]) + k
+    t = truth["t_s"].to_numpy()
+    return float(0.5 * (t[left] + t[left + 1]))
+
+
+def synthesize_gait_change(
+    placement: str,
+    first: str,
+    second: str,
+    cadences_spm: tuple[float, float],
+    duration_s: float = 40.0,
+    fs_hz: float = 200.0,
+    **kwargs: Any,
+) -> tuple[Recording, pd.DataFrame]:
+    """Synthesize a bout of one gait straight into a bout of another, with no stop.
+
+    Two bouts from `synthesize` with the same keyword arguments (the same
+    seed: the same mounting and side) are joined mid-step at the same phase
+    of the stride (to the nearest sample), half a step after a left contact:
+    the first bout's sixth contact from its end, the second's fifth from its
+    start (its standing and first steps left out). The last `CROSSFADE_S`
+    before the join fade
+    linearly from the first bout into the second.
+
+    Parameters
+    ----------
+    placement : str
+        Where the sensor is worn (see `synthesize`).
+    first, second : {"run", "walk"}
+        The gaits before and after the change.
+    cadences_spm : tuple of float
+        Their cadences, steps/min.
+    duration_s : float
+        Length of each bout as synthesized, s (the joined recording is
+        shorter: each bout loses its end or its start).
+    fs_hz : float
+        Sampling rate, Hz.
+    **kwargs
+        Passed to `synthesize` for both bouts (noise, seed, dropouts, ...).
+
+    Returns
+    -------
+    recording : Recording
+        The joined recording (gyroscope joined likewise where present).
+    contacts : pandas.DataFrame
+        The true contacts of both bouts on the joined clock (see
+        `synthesize`); ``attrs`` holds ``gaps_s`` (both bouts' dropouts) and
+        ``change_s`` (the time of the join, s).
+    """
+    (ra, xa), (rb, xb) = (
+        synthesize(placement, gait, cadence, duration_s, fs_hz, **kwargs)
+        for gait, cadence in zip((first, second), cadences_spm, strict=True)
+    )
+    ta = _mid_step(xa, len(xa) - 6)
+    shift = round((ta - _mid_step(xb, 4)) * fs_hz) / fs_hz  # whole samples: one grid
+    tb = ta - shift
+    keep_a, keep_b = ra.t_s < ta, rb.t_s >= tb
+    t_a = ra.t_s[keep_a]
+    fade = np.clip((t_a - (ta - CROSSFADE_S)) / CROSSFADE_S, 0.0, 1.0)[:, None]
+
+    def joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        b_at = np.column_stack([np.interp(t_a - shift, rb.t_s, b[:, c]) for c in range(3)])
+        return np.vstack([(1 - fade) * a[keep_a] + fade * b_at, b[keep_b]])
+
+    gyro = None
+    if ra.gyro_dps is not None and rb.gyro_dps is not None:
+        gyro = joined(ra.gyro_dps, rb.gyro_dps)
+    rec = Recording(
+        t_s=np.concatenate([t_a, rb.t_s[keep_b] + shift]),
+        acc_g=joined(ra.acc_g, rb.acc_g),
+        fs_hz=ra.fs_hz,
+        placement=placement,
+        gyro_dps=gyro,
+        side=ra.side,
+        range_g=ra.range_g,
+        device="synthetic",
+    )
+    after = xb[xb["t_s"] >= tb].copy()
+    after["t_s"] += shift
+    truth = pd.concat([xa[xa["t_s"] < ta], after], ignore_index=True)
+    truth.attrs.update(
+        gaps_s=[g for g in xa.attrs["gaps_s"] if g[1] < ta]
+        + [(g0 + shift, g1 + shift) for g0, g1 in xb.attrs["gaps_s"] if g0 >= tb],
+        change_s=ta,
     )
     return rec, truth
