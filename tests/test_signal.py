@@ -19,7 +19,7 @@ from loadmon.signal import (
     summarize,
 )
 from loadmon.signal.detector import FORGET_S, PROFILES, CadenceTracker, min_rate_hz
-from loadmon.signal.synthetic import synthesize
+from loadmon.signal.synthetic import synthesize, synthesize_gait_change
 from tests.conftest import traced_in_child
 
 
@@ -221,6 +221,58 @@ def test_a_run_that_stops_ends_with_its_last_step(placement: str) -> None:
         assert f1_after_offset(found, true) >= 0.97
         offset = np.median([found[np.argmin(np.abs(found - t))] - t for t in true])
         assert found.max() - offset < true.max() + 0.1
+
+
+@pytest.mark.parametrize(("placement", "most_missed"), [("phone_pocket", 5), ("phone_hand", 8)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_run_straight_into_a_walk_keeps_the_first_walking_steps(
+    placement: str, most_missed: int, seed: int
+) -> None:
+    # the references of the run (its scores and impacts, several times a walk's) judged the
+    # first walking steps, and the cadence tracker read running for 5-11 s after the change
+    # (the walking steps timed with the running band's delay): 7-19 of the first 10 s of
+    # steps were lost; a steady walk loses 0-5 of them
+    rec, truth = synthesize_gait_change(
+        placement, "run", "walk", (170, 115), 30.0, 100.0, seed=seed, noise_g=0.02
+    )
+    change = truth.attrs["change_s"]
+    walk = truth["t_s"].to_numpy()
+    walk = walk[walk >= change]
+    found = detect_contacts(rec)["t_s"].to_numpy()
+    steady = walk[walk > change + 10]
+    offset = np.median([found[np.argmin(np.abs(found - t))] - t for t in steady])
+    first = walk[walk < change + 10]
+    missed = sum(np.min(np.abs(found - offset - t)) > 0.05 for t in first)
+    assert missed <= most_missed
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_standing_after_a_run_reports_no_contacts(seed: int) -> None:
+    # once the run's references were forgotten, the first noise peak at rest started a
+    # new bout (a wrist at 25 Hz: 2-5 contacts while standing for 10 s)
+    rec, truth = synthesize("wrist", "run", 150, 120.0, 25.0, noise_g=0.02, seed=500 + seed,
+                            dropouts=2, clip_range_g=16.0, jitter_s=0.002, motion_noise_g=0.05,
+                            rest_s=10.0)
+    found = detect_contacts(rec)["t_s"].to_numpy()
+    assert not (found > truth["t_s"].iloc[-1] + 0.3).any()
+
+
+def test_cadence_tracker_follows_a_run_into_a_walk_or_a_stop() -> None:
+    # a run's products outweighed the quieter walk (25 times less power) for 9 s, and held
+    # "running" through a stop to the end of the stream (15 s); now 2.5 s and 7.3 s
+    fs = 100.0
+    t = np.arange(0, 45, 1 / fs)
+    noise = 0.02 * np.random.default_rng(0).standard_normal(len(t))
+    run = np.sin(2 * np.pi * 2.9 * t)  # 174 steps/min
+    after = t >= 30
+    walk = 0.2 * np.sin(2 * np.pi * 1.9 * t)  # 114 steps/min
+    for rest, left_by_s in ((walk, 35), (np.zeros(len(t)), 40)):  # a walk, a stop
+        period = CadenceTracker(fs)(np.where(after, rest, run) + noise)
+        assert (period[(t > 20) & ~after] > 0).all()
+        assert not (period[t > left_by_s] > 0).any()
+    # a walk into a run is entered as soon as before
+    period = CadenceTracker(fs)(np.where(after, run, walk) + noise)
+    assert not (period[~after] > 0).any() and (period[t > 31] > 0).all()
 
 
 @pytest.mark.parametrize(

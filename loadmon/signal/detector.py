@@ -36,7 +36,10 @@ across calls and every decision looks at a fixed window of samples:
    tracked step period) and a threshold relative to the recent accepted
    scores reject ringing and small bumps (for the wrist and phones, the
    impact must also load the body like the recent contacts: a band-passed
-   score rings on after the body stops); with a foot gyroscope a contact
+   score rings on after the body stops; a bout's first contact must load it
+   at all, `START_LOAD_G`); the recent contacts are forgotten after
+   `FORGET_S` without one, or when the tracked gait changes (a run's
+   references do not judge a walk's steps); with a foot gyroscope a contact
    must end a swing (the pitch rate crosses from swing to stance), and a
    weaker candidate still counts when it does (soft last steps before
    stopping, impacts blurred by a low rate); without one, a regular gait
@@ -171,6 +174,8 @@ class Profile:
         must exceed 1 g by at least this fraction of the median excess of the
         last `history` contacts. A band-passed score rings on for a period after
         the body stops, and its overshoot peaks where no step is (0 disables).
+        A bout's first contact, with no recent ones, must exceed 1 g by
+        `START_LOAD_G`.
     """
 
     score: str
@@ -350,6 +355,9 @@ MAX_RATE_DPS = 10_000.0
 #: with the recent contacts; after this long without one (two of the slowest walking
 #: strides, `WALK_STRIDE_S`) there are none, and the next candidate starts afresh. Without
 #: it a hard run followed by a gentle walk, or one ringing artefact, muted a sensor for good.
+#: Where the running cadence is tracked (phones) a change of gait starts afresh too
+#: (`ContactDetector._gait_changed`): a run straight into a walk lost its first walking steps
+#: until the run's references were outvoted (pocket 4-12 of the first 19, in the hand 7-19).
 FORGET_S = 3.2
 #: An impact score (``hf_energy``) candidate must reach `FLOOR_RATIO` times the score's
 #: lowest value over the `FLOOR_S` before it: a landing stands out of the sensor's noise
@@ -361,6 +369,14 @@ FORGET_S = 3.2
 #: after a stream starts): no contact is reported before.
 FLOOR_S = 1.0
 FLOOR_RATIO = 3.0
+#: The first contact of a bout (no recent contacts to compare with, wrist and phones:
+#: `Profile.load_fraction`) must load the body by this much over 1 g: every step raises the
+#: resultant by the vertical oscillation of the centre of mass, and a sensor at rest reads
+#: only its noise. Noise peaks at rest after a synthetic run reached 0.01-0.06 g (white
+#: noise 0.02 g per axis) and were each a "first contact" once the references were forgotten
+#: (15 on the wrist in 15 runs, 7 per phone placement); the DEV phones' contacts load 0.10 g
+#: or more in 99.5 % of cases (median 0.44 g). Later contacts compare with the recent ones.
+START_LOAD_G = 0.1
 #: A contact's impact is the peak resultant over this window (from, to) around its time.
 IMPACT_WINDOW_S = (-0.02, 0.08)
 #: A contact timed by a smoothed score's peak (trunk, wrist, phones) sits within about this
@@ -393,6 +409,13 @@ GAIT_SCALES = (1.0, 0.5, 0.35)
 #: Cadence tracking (`CadenceTracker`): rate of the decimated stream, time constant of the
 #: running autocorrelation, the step periods of running (lags of the autocorrelation
 #: peak, s, searched within a slightly wider range) and the correlation it must reach.
+#: The autocorrelation averages the products of the last `CADENCE_TAU_S`; a run puts 8-50
+#: times a walk's power into the running band (synthetic phones and wrist). Weighed by their
+#: power, the products of a run outweighed the walk after it for 5-11 s, and a stop for as
+#: long (the normalising zero lag fades with the others): the first walking steps were read
+#: in the running band and timed with its delay. So a quieter present weighs as much as the
+#: louder past (`CadenceTracker`, ``follow_drops``): a run into a walk is left in 1-4 s, a
+#: walk into a run entered in 1-2 s (a louder present outweighs the past by itself).
 CADENCE_FS = 25.0
 CADENCE_TAU_S = 3.0
 RUN_STEP_S = (0.22, 0.40)
@@ -412,7 +435,9 @@ RUN_REFRACTORY = 0.6
 #: between the push-off and the swing; a push-off read as a contact signs the pitch axis by
 #: the push-off before it, so its end passes as a swing's end and the landing after it falls
 #: in the refractory interval (synthetic foot walks at 90 steps/min and 30 Hz: F1 0.34,
-#: every contact 0.3 s early; with the rule 0.95).
+#: every contact 0.3 s early; with the rule 0.95). The stride tracker weighs each product by
+#: its power (``follow_drops`` False): following drops, the DEV foot walks without gyroscope
+#: read F1 0.921 against 0.923.
 WALK_STRIDE_S = (0.95, 1.6)
 STRIDE_SEARCH_S = (0.45, 1.7)
 WALK_MIN_CORR = 0.4
@@ -692,6 +717,15 @@ class CadenceTracker:
     hold_s : float
         The gait is reported once it has held this long without a break
         (its first estimates, from a few products, waver).
+    follow_drops : bool
+        Each product weighs at least as much as the stream's recent power
+        (its squares smoothed as the products are): where the power of the
+        samples it spans (the last lags) is below that, the product is
+        scaled up to it. A stream that turns quieter (a run into a walk, or a
+        stop) then weighs as much as its louder past, which fades within
+        about `CADENCE_TAU_S` instead of outweighing it for several time
+        constants (see `CADENCE_FS`); a louder one outweighs the past by
+        itself. False: each product weighs as its power.
     """
 
     def __init__(
@@ -702,6 +736,7 @@ class CadenceTracker:
         min_corr: float = RUN_MIN_CORR,
         rate_hz: float = CADENCE_FS,
         hold_s: float = 0.0,
+        follow_drops: bool = True,
     ) -> None:
         self.k = max(1, round(fs / rate_hz))
         fsd = fs / self.k
@@ -715,6 +750,11 @@ class CadenceTracker:
         # from rest: early estimates weigh the few products seen so far, with no start-up bias
         self._smooth.zi = np.zeros((2, len(self.lags)))
         self._hist = np.zeros(len(self.lags) - 1)  # last decimated samples, oldest first
+        # the stream's recent power: the zero lag smoothed alike, without the scaling
+        self._power: _Filter | None = None
+        if follow_drops:
+            self._power = _Filter(self._smooth.sos)
+            self._power.zi = np.zeros(2)
         self._n = 0  # global index of the next sample
         self._fsd = fsd
         #: Period (s) found by the last decimated sample while in the gait, else 0.
@@ -735,7 +775,17 @@ class CadenceTracker:
             ext = np.concatenate((self._hist, d))
             # products d[n] * d[n - lag] for every new decimated sample and lag
             idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
-            r = self._smooth(ext[m:, None] * ext[idx])
+            prod = ext[m:, None] * ext[idx]
+            if self._power is not None:
+                # scaled up to the stream's recent power where the samples spanned are quieter
+                e2 = np.concatenate(([0.0], np.cumsum(ext * ext)))
+                spanned = (e2[m + 1 :] - e2[1 : len(d) + 1]) / (m + 1)
+                recent = self._power(prod[:, 0])
+                quieter = (spanned > 0) & (spanned < recent)
+                prod = prod * np.where(quieter, recent / np.where(quieter, spanned, 1.0), 1.0)[
+                    :, None
+                ]
+            r = self._smooth(prod)
             rho = r / np.maximum(r[:, :1], 1e-12)
             peak = np.argmax(rho[:, self._lo :], axis=1) + self._lo
             best = rho[np.arange(len(rho)), peak]
@@ -854,7 +904,8 @@ class ContactDetector:
         # which peaks after the push-off too (see `WALK_STRIDE_S`)
         if p.classify_s is not None and (not self._reads_pitch or p.score != "hf_energy"):
             self._stride = CadenceTracker(
-                fs, STRIDE_SEARCH_S, WALK_STRIDE_S, WALK_MIN_CORR, STRIDE_FS, WALK_HOLD_S
+                fs, STRIDE_SEARCH_S, WALK_STRIDE_S, WALK_MIN_CORR, STRIDE_FS, WALK_HOLD_S,
+                follow_drops=False,
             )
         w = lambda s: round(s * fs)  # noqa: E731 - local shorthand
         self._cw = max(1, w(p.candidate_window_s))
@@ -925,6 +976,7 @@ class ContactDetector:
         self._next = 0
         self._queue: list[tuple[int, int]] = []  # (onset, candidate) awaiting decision
         self._last_ic: int | None = None
+        self._last_running = False  # the tracked gait at the last contact was running
         self._scores: list[float] = []
         self._loads: list[float] = []  # impacts of the recent contacts less 1 g
         self._strides: list[int] = []  # intervals between the recent contacts, samples
@@ -1238,10 +1290,26 @@ class ContactDetector:
 
     def _unloaded(self, impact: float) -> bool:
         """Whether a contact's impact loads the body too little (`Profile.load_fraction`)."""
-        if not (self.p.load_fraction and self._loads):
+        if not self.p.load_fraction:
             return False
+        if not self._loads:  # a bout's first contact: a step, not a sensor at rest
+            return impact - 1.0 < START_LOAD_G
         typical = statistics.median(self._loads[-self.p.history :])
         return impact - 1.0 < self.p.load_fraction * typical
+
+    def _running_at(self, j: int) -> bool:
+        """Whether the cadence tracker reads a running gait at sample `j`."""
+        return self._cadence is not None and bool(self._period[min(j, self._n - 1) - self._base])
+
+    def _gait_changed(self, j: int) -> bool:
+        """Whether the tracked gait at onset `j` is not the one of the last contact.
+
+        Running and walking contacts score and load the body differently (a run's
+        impacts are several times a walk's): the references of one gait do not
+        judge the other's, and the first contacts after a change start afresh,
+        as a new bout does after `FORGET_S`.
+        """
+        return self._cadence is not None and self._running_at(j) != self._last_running
 
     def _refractory(self, j: int) -> int:
         """Shortest interval (samples) to the previous contact for a contact at `j`."""
@@ -1308,7 +1376,9 @@ class ContactDetector:
                 strict=True,
             )
         for at, score, j, shift_s, initial, impact, clipped in batch:
-            if self._last_ic is not None and j - self._last_ic > self._forget:
+            if self._last_ic is not None and (
+                j - self._last_ic > self._forget or self._gait_changed(j)
+            ):
                 # no recent contacts to compare with: a new bout starts
                 self._last_ic = None
                 self._scores.clear()
@@ -1365,6 +1435,7 @@ class ContactDetector:
                 self._strides.append(j - self._last_ic)
                 del self._strides[:-STRIDE_COUNT]
             self._last_ic = j
+            self._last_running = self._running_at(j)
             self._scores.append(score)
             del self._scores[: -self.p.history]
             if math.isfinite(impact):  # a median over a NaN depends on the list's order
