@@ -284,3 +284,16 @@ def test_a_gait_change_joins_two_bouts_without_a_stop_or_a_jolt(placement):
     at = np.searchsorted(rec.t_s, change)
     assert jolt[at - 20 : at + 20].max() <= np.percentile(jolt, 99.9)
     assert (rec.gyro_dps is None) == (placement not in SINGLE_FOOT)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_gait_change_of_either_foot_is_joined_mid_stride(side):
+    # the join looked for a left contact: a right-foot sensor's bouts have none (IndexError)
+    rec, truth = synthesize_gait_change("foot", "run", "walk", (170, 110), 20.0, 100.0,
+                                        seed=1, side=side)
+    assert rec.side == side and set(truth["side"]) == {side}
+    change = truth.attrs["change_s"]
+    t = truth["t_s"].to_numpy()
+    last, first = t[t < change][-1], t[t >= change][0]
+    assert change - last == pytest.approx(60 / 170, abs=0.03)  # half a running stride
+    assert first - change == pytest.approx(60 / 110, abs=0.03)  # half a walking stride

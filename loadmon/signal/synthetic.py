@@ -907,11 +907,15 @@ def synthesize(
 CROSSFADE_S = 0.05
 
 
-def _mid_step(truth: pd.DataFrame, k: int) -> float:
-    """Halfway from the first left contact at or after index `k` of `truth` to the next one."""
-    left = int(np.flatnonzero(truth["side"].to_numpy()[k:] == "left")[0]) + k
+def _mid_step(truth: pd.DataFrame, k: int, side: str) -> float:
+    """Halfway from the first `side` contact at or after index `k` of `truth` to the next one.
+
+    The next one is the other foot's contact where `truth` holds both feet's
+    (half a step later), the same foot's where it holds one (half a stride).
+    """
+    first = int(np.flatnonzero(truth["side"].to_numpy()[k:] == side)[0]) + k
     t = truth["t_s"].to_numpy()
-    return float(0.5 * (t[left] + t[left + 1]))
+    return float(0.5 * (t[first] + t[first + 1]))
 
 
 def synthesize_gait_change(
@@ -926,12 +930,13 @@ def synthesize_gait_change(
     """Synthesize a bout of one gait straight into a bout of another, with no stop.
 
     Two bouts from `synthesize` with the same keyword arguments (the same
-    seed: the same mounting and side) are joined mid-step at the same phase
-    of the stride (to the nearest sample), half a step after a left contact:
-    the first bout's sixth contact from its end, the second's fifth from its
-    start (its standing and first steps left out). The last `CROSSFADE_S`
-    before the join fade
-    linearly from the first bout into the second.
+    seed: the same mounting and side) are joined at the same phase of the
+    stride (to the nearest sample), halfway from a contact of the sensor's
+    side (the left one for a sensor that sees both feet) to the next contact:
+    the first such contact from the first bout's sixth contact from its end,
+    and from the second's fifth from its start (its standing and first steps
+    left out). The last `CROSSFADE_S` before the join fade linearly from the
+    first bout into the second.
 
     Parameters
     ----------
@@ -962,8 +967,9 @@ def synthesize_gait_change(
         synthesize(placement, gait, cadence, duration_s, fs_hz, **kwargs)
         for gait, cadence in zip((first, second), cadences_spm, strict=True)
     )
-    ta = _mid_step(xa, len(xa) - 6)
-    shift = round((ta - _mid_step(xb, 4)) * fs_hz) / fs_hz  # whole samples: one grid
+    side = ra.side or "left"
+    ta = _mid_step(xa, len(xa) - 6, side)
+    shift = round((ta - _mid_step(xb, 4, side)) * fs_hz) / fs_hz  # whole samples: one grid
     tb = ta - shift
     keep_a, keep_b = ra.t_s < ta, rb.t_s >= tb
     t_a = ra.t_s[keep_a]
