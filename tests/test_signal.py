@@ -275,6 +275,26 @@ def test_cadence_tracker_follows_a_run_into_a_walk_or_a_stop() -> None:
     assert not (period[~after] > 0).any() and (period[t > 31] > 0).all()
 
 
+@pytest.mark.parametrize("fs", [25.0, 104.0])
+def test_cadence_tracker_carries_the_same_state_in_any_chunking(fs: float) -> None:
+    # the power of the samples a product spans was a difference of running sums over each
+    # chunk, which round by where the chunk starts: the smoothed products (and the running
+    # gait's decisions at a tie) differed in the last bits between chunkings
+    t = np.arange(0, 30, 1 / fs)
+    noise = 0.02 * np.random.default_rng(1).standard_normal(len(t))
+    x = np.where(t < 15, np.sin(2 * np.pi * 2.9 * t), 0.2 * np.sin(2 * np.pi * 1.9 * t)) + noise
+    whole = CadenceTracker(fs)
+    periods = whole(x)
+    for sizes in ([1], [7], [64, 3, 250]):
+        parts, out, i, k = CadenceTracker(fs), [], 0, 0
+        while i < len(x):
+            out.append(parts(x[i : i + sizes[k % len(sizes)]]))
+            i, k = i + sizes[k % len(sizes)], k + 1
+        assert np.array_equal(np.concatenate(out), periods)
+        assert np.array_equal(parts._smooth.zi, whole._smooth.zi)
+        assert np.array_equal(parts._power.zi, whole._power.zi)
+
+
 @pytest.mark.parametrize(
     ("activity", "cadence", "running"),
     [

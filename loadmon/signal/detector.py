@@ -400,8 +400,14 @@ PITCH_AXIS_LP_HZ = 0.2
 #: the onset strays from the landing: a band score peaking early in a running foot's swing at
 #: 25 Hz put the window on the push-off (synthetic runs at 140 steps/min: F1 0.80, the
 #: contacts 0.25 s early; with the vote 0.99). On the DEV feet the vote overrules the one
-#: window 33 times in 1,936 (30 walks): F1 0.969 -> 0.975, 11 walks better, 2 worse. A turn
-#: changes the axis and ends the vote (cosines of 0.7-0.95 give the same DEV figures).
+#: window 33 times in 1,936 (30 walks): F1 0.969 -> 0.975, 11 walks better, 2 worse. The
+#: main axis of rotation moves off the pitch axis where the foot yaws (a turn: the DEV walks'
+#: U-turns) and comes back with the eigenvector's arbitrary sign: an axis more than 30
+#: degrees from the last contact's ends the vote (cosines of 0.7-0.95 give the same DEV
+#: figures; carried through the turns, F1 0.965). A sensor turned over on its strap keeps
+#: its axis line, and the vote keeps the old sign until `FORGET_S` passes without a contact
+#: (synthetic runs and walks turned over mid-bout: 34 contacts lost in the next 10 s of 30
+#: recordings, against 7 with one window).
 AXIS_SAME_COS = math.cos(math.radians(30.0))
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 #: Scales of the classification windows: walking, and running (shorter stance).
@@ -777,9 +783,13 @@ class CadenceTracker:
             idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
             prod = ext[m:, None] * ext[idx]
             if self._power is not None:
-                # scaled up to the stream's recent power where the samples spanned are quieter
-                e2 = np.concatenate(([0.0], np.cumsum(ext * ext)))
-                spanned = (e2[m + 1 :] - e2[1 : len(d) + 1]) / (m + 1)
+                # scaled up to the stream's recent power where the samples spanned are quieter:
+                # the squares of the newest m of the m + 1 samples a row's products span,
+                # over m + 1 (a steady stream reads 1 / (m + 1), 8 %, under its power: no
+                # scaling), summed in one order whatever the chunking (a cumulative sum
+                # rounds by where the chunk starts)
+                sq = ext * ext
+                spanned = sum(sq[lag : lag + len(d)] for lag in range(1, m + 1)) / (m + 1)
                 recent = self._power(prod[:, 0])
                 quieter = (spanned > 0) & (spanned < recent)
                 prod = prod * np.where(quieter, recent / np.where(quieter, spanned, 1.0), 1.0)[
@@ -984,6 +994,7 @@ class ContactDetector:
         # the pitch axis of the last contact as found, and the late-swing votes on its sign
         self._axis: np.ndarray | None = None
         self._found = np.zeros(3)
+        self._moved = False  # the last `_pitch_axis` found another axis than the last contact's
         self._vote = 0.0
         self._votes: list[float] = []
         self._open: list[_Stance] = []  # initial contacts awaiting their toe-off
@@ -1112,19 +1123,17 @@ class ContactDetector:
         The sign is the vote of the late swings before `j` and before the
         recent contacts while the axis holds (`AXIS_SAME_COS`). None when the
         late swing before `j` is not in the buffer. Sets `_vote` (this swing's
-        mean rate about the axis as carried) and `_found` (that axis), which
-        `_keep_axis` keeps if the candidate becomes a contact.
+        mean rate about the axis as carried), `_found` (that axis) and
+        `_moved`, which `_keep_axis` keeps if the candidate becomes a contact.
         """
         c = self._gcov[j - self._base]
         cov = np.array([[c[0], c[3], c[4]], [c[3], c[1], c[5]], [c[4], c[5], c[2]]])
         axis = np.linalg.eigh(cov)[1][:, -1]
-        votes = self._votes
-        if self._axis is not None:
-            cos = float(axis @ self._axis)
-            if abs(cos) < AXIS_SAME_COS:
-                votes = []  # another axis (a turn): the recent swings do not vote
-            elif cos < 0:
-                axis = -axis
+        cos = 1.0 if self._axis is None else float(axis @ self._axis)
+        self._moved = abs(cos) < AXIS_SAME_COS
+        votes = [] if self._moved else self._votes  # another axis: the recent swings do not vote
+        if cos < 0 and not self._moved:
+            axis = -axis
         swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
         if len(swing) == 0:
             return None
@@ -1133,7 +1142,7 @@ class ContactDetector:
 
     def _keep_axis(self) -> None:
         """Carry the last `_pitch_axis` of a contact and its vote to the next contacts."""
-        if self._axis is not None and abs(float(self._found @ self._axis)) < AXIS_SAME_COS:
+        if self._moved:
             self._votes.clear()
         self._axis = self._found
         self._votes.append(self._vote)
@@ -1297,10 +1306,6 @@ class ContactDetector:
         typical = statistics.median(self._loads[-self.p.history :])
         return impact - 1.0 < self.p.load_fraction * typical
 
-    def _running_at(self, j: int) -> bool:
-        """Whether the cadence tracker reads a running gait at sample `j`."""
-        return self._cadence is not None and bool(self._period[min(j, self._n - 1) - self._base])
-
     def _gait_changed(self, j: int) -> bool:
         """Whether the tracked gait at onset `j` is not the one of the last contact.
 
@@ -1309,21 +1314,24 @@ class ContactDetector:
         judge the other's, and the first contacts after a change start afresh,
         as a new bout does after `FORGET_S`.
         """
-        return self._cadence is not None and self._running_at(j) != self._last_running
+        return self._cadence is not None and (self._period_at(j) > 0) != self._last_running
+
+    def _period_at(self, j: int) -> float:
+        """Step period the cadence tracker reads at sample `j`, s (0: not running, or none)."""
+        if self._cadence is None:
+            return 0.0
+        return float(self._period[min(j, self._n - 1) - self._base])
 
     def _refractory(self, j: int) -> int:
         """Shortest interval (samples) to the previous contact for a contact at `j`."""
-        if self._cadence is not None:
-            period = self._period[min(j, self._n - 1) - self._base]
-            if period > 0:  # running: a fraction of the tracked step period
-                return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
+        period = self._period_at(j)
+        if period > 0:  # running: a fraction of the tracked step period
+            return min(self._min_gap, round(RUN_REFRACTORY * period * self.fs))
         return self._min_gap
 
     def _delay(self, j: int) -> float:
         """Return the score's delay at sample `j`, s (the running band's while running)."""
-        if self._cadence is not None and self._period[j - self._base] > 0:
-            return self._delay_run_s
-        return self.delay_s
+        return self._delay_run_s if self._period_at(j) > 0 else self.delay_s
 
     def _at_contact(self, idx: np.ndarray) -> np.ndarray:
         """Return the samples at which the contacts found at score samples `idx` happened.
@@ -1376,11 +1384,12 @@ class ContactDetector:
                 strict=True,
             )
         for at, score, j, shift_s, initial, impact, clipped in batch:
-            if self._last_ic is not None and (
-                j - self._last_ic > self._forget or self._gait_changed(j)
-            ):
-                # no recent contacts to compare with: a new bout starts
-                self._last_ic = None
+            paused = self._last_ic is not None and j - self._last_ic > self._forget
+            if paused or (self._last_ic is not None and self._gait_changed(j)):
+                # no recent contacts of this gait to compare with: a new bout starts (the last
+                # contact still bounds the next one's interval across a change of gait)
+                if paused:
+                    self._last_ic = None
                 self._scores.clear()
                 self._loads.clear()
                 self._strides.clear()
@@ -1435,7 +1444,7 @@ class ContactDetector:
                 self._strides.append(j - self._last_ic)
                 del self._strides[:-STRIDE_COUNT]
             self._last_ic = j
-            self._last_running = self._running_at(j)
+            self._last_running = self._period_at(j) > 0
             self._scores.append(score)
             del self._scores[: -self.p.history]
             if math.isfinite(impact):  # a median over a NaN depends on the list's order
