@@ -100,13 +100,27 @@ def test_any_chunking_gives_identical_contacts(
         t[i:] -= 1.5
     rec = Recording(t, rec.acc_g, rec.fs_hz, rec.placement, rec.gyro_dps)
     whole = detect_contacts(rec)
-    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole)
+    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole, check_exact=True)
+
+
+@pytest.mark.parametrize("placement", ["lower_back", "wrist"])
+def test_timestamps_an_ulp_off_the_grid_give_the_same_bits_in_any_chunking(placement) -> None:
+    # a clock that counts in its own units stamps some samples an ulp before the grid point
+    # t0 + k / fs: a chunk ending at one emitted the point with the last value held (a whole
+    # stream interpolates it), and contacts differed in their last bits between chunkings
+    rec, _ = synthesize(placement, "run", 170, 40.0, 200.0, seed=2, noise_g=0.02)
+    grid = 3.0 + np.arange(len(rec.t_s)) / 200.0
+    t = np.where(np.arange(len(grid)) % 7 == 3, np.nextafter(grid, -np.inf), grid)
+    rec = Recording(t, rec.acc_g, 200.0, placement)
+    whole = detect_contacts(rec)
+    for sizes in ([1], [34, 49, 16, 53], [999]):
+        pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), whole, check_exact=True)
 
 
 @pytest.mark.parametrize("sizes", [[1], [7], [32], [1000]])
 def test_fixed_chunk_sizes_of_the_issue(sizes) -> None:
     rec, _ = synthesize("foot", activity="run", duration_s=20, fs_hz=200, seed=3)
-    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), detect_contacts(rec))
+    pd.testing.assert_frame_equal(run_in_chunks(rec, sizes), detect_contacts(rec), check_exact=True)
 
 
 @pytest.mark.parametrize(
@@ -382,7 +396,7 @@ def test_backward_timestamps_are_dropped_alike_in_any_chunking() -> None:
         det.finish()
         dropped.append(det.dropped)
     assert dropped[1] == dropped[0] and dropped[2] == dropped[0]
-    pd.testing.assert_frame_equal(run_in_chunks(rec, [2]), detect_contacts(rec))
+    pd.testing.assert_frame_equal(run_in_chunks(rec, [2]), detect_contacts(rec), check_exact=True)
 
 
 def test_bad_samples_are_dropped_and_counted() -> None:
@@ -484,7 +498,8 @@ def test_a_stray_timestamp_ahead_is_dropped_not_the_rest_of_the_stream(stray: fl
     np.testing.assert_allclose(found["t_s"], clean["t_s"], atol=0.02)
     # the sample after the jump tells a stray from a gap, whichever chunk brings it
     pd.testing.assert_frame_equal(run_in_chunks(Recording(t, rec.acc_g, 100.0, "lower_back"),
-                                                [1, 7, 1000]), found)
+                                                [1, 7, 1000]), found,
+                                check_exact=True)
 
 
 def test_after_a_clock_set_back_the_samples_wait_for_it_to_catch_up() -> None:

@@ -91,7 +91,7 @@ def test_a_contact_comes_before_its_toe_off_and_the_frame_joins_them() -> None:
     assert len(frame) == len(seen)
     joined = dict(zip(frame["t_s"], frame["contact_ms"], strict=True))
     assert all(joined[e.contact.t_s] == e.contact_ms for e in toe_offs)
-    pd.testing.assert_frame_equal(frame, detect_contacts(rec))
+    pd.testing.assert_frame_equal(frame, detect_contacts(rec), check_exact=True)
 
 
 def _ipol_feet() -> list:

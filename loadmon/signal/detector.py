@@ -661,6 +661,11 @@ class _SmoothBand:
         return y
 
 
+#: A sample this close to a grid point (in sample periods) is on it: a clock counting in
+#: its own units stamps samples an ulp either side of ``t0 + k / fs``.
+GRID_TOL = 1e-9
+
+
 class _Resampler:
     """Linear interpolation of an irregular stream onto the grid ``t0 + k / fs``."""
 
@@ -681,7 +686,7 @@ class _Resampler:
             t = np.concatenate(([self.last_t], t))
             x = np.vstack((self.last_x, x))
         self.gaps += int(np.count_nonzero(np.diff(t) > 4.0 / self.fs))
-        k_end = math.floor((t[-1] - self.t0) * self.fs + 1e-9)
+        k_end = math.floor((t[-1] - self.t0) * self.fs + GRID_TOL)
         ks = np.arange(self.k, k_end + 1)
         tg = self.t0 + ks / self.fs
         on_grid = t[len(t) - len(tg) :] if len(tg) <= len(t) else t[:0]
@@ -689,6 +694,13 @@ class _Resampler:
             xg = x[len(x) - len(tg) :]  # samples on the grid: interpolation would return them
         else:
             xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
+            # a sample within `GRID_TOL` of its grid point is that point, whichever chunk
+            # brings it: np.interp holds the last sample of a chunk for a point an ulp past it,
+            # and a whole stream interpolates it (not the same bits)
+            near = np.clip(np.searchsorted(t, tg), 1, len(t) - 1)
+            near -= tg - t[near - 1] < t[near] - tg
+            on = np.abs(t[near] - tg) * self.fs <= GRID_TOL
+            xg[on] = x[near[on]]
         self.k = k_end + 1
         self.last_t, self.last_x = float(t[-1]), x[-1].copy()
         return tg, xg
