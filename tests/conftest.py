@@ -34,13 +34,17 @@ def traced_in_child(setup: str, code: str) -> dict:
     ``stop()`` race with native threads' raw allocations (gh-128679, fixed in
     3.12.9 and 3.13.2), and a test session has such threads (pyarrow's pool, a
     database driver's): a child traces from its start, before it has any, and
-    never stops.
+    never stops. Once it has printed ``out`` it leaves without tearing the
+    interpreter down: pyarrow's thread pool can abort a process at exit after
+    its work is done ("terminate called without an active exception",
+    apache/arrow#34314; seen once here in CI).
     """
     script = (
-        f"import json, tracemalloc\ntracemalloc.start()\n{setup}\n"
+        f"import json, os, sys, tracemalloc\ntracemalloc.start()\n{setup}\n"
         "base = tracemalloc.get_traced_memory()[0]\ntracemalloc.reset_peak()\nout = {}\n"
         f"{code}\n"
         "out['peak'] = tracemalloc.get_traced_memory()[1] - base\nprint(json.dumps(out))\n"
+        "sys.stdout.flush()\nos._exit(0)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, check=False)
