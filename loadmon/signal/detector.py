@@ -698,7 +698,7 @@ class _Resampler:
             # brings it: np.interp holds the last sample of a chunk for a point an ulp past it,
             # and a whole stream interpolates it (not the same bits)
             near = np.clip(np.searchsorted(t, tg), 1, len(t) - 1)
-            near -= tg - t[near - 1] < t[near] - tg
+            near -= (tg - t[near - 1]) < (t[near] - tg)
             on = np.abs(t[near] - tg) * self.fs <= GRID_TOL
             xg[on] = x[near[on]]
         self.k = k_end + 1
