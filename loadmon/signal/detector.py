@@ -661,7 +661,7 @@ class _SmoothBand:
         return y
 
 
-#: A sample this close to a grid point (in sample periods) is on it: a clock counting in
+#: A sample this close before a grid point (in sample periods) is on it: a clock counting in
 #: its own units stamps samples an ulp either side of ``t0 + k / fs``.
 GRID_TOL = 1e-9
 
@@ -694,13 +694,14 @@ class _Resampler:
             xg = x[len(x) - len(tg) :]  # samples on the grid: interpolation would return them
         else:
             xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
-            # a sample within `GRID_TOL` of its grid point is that point, whichever chunk
-            # brings it: np.interp holds the last sample of a chunk for a point an ulp past it,
-            # and a whole stream interpolates it (not the same bits)
-            near = np.clip(np.searchsorted(t, tg), 1, len(t) - 1)
-            near -= (tg - t[near - 1]) < (t[near] - tg)
-            on = np.abs(t[near] - tg) * self.fs <= GRID_TOL
-            xg[on] = x[near[on]]
+            # a sample up to `GRID_TOL` before a grid point is that point, whichever chunk
+            # brings it: a chunk ending with it emits the point (see `k_end`) and np.interp
+            # holds its value there, where a whole stream interpolated (not the same bits)
+            u = (t - self.t0) * self.fs
+            k = np.floor(u + GRID_TOL)  # as `k_end` reads it
+            near = (k >= u) & (k >= ks[0]) & (k <= k_end)
+            if near.any():
+                xg[k[near].astype(np.int64) - ks[0]] = x[near]
         self.k = k_end + 1
         self.last_t, self.last_x = float(t[-1]), x[-1].copy()
         return tg, xg
