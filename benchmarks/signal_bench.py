@@ -188,16 +188,16 @@ def stream(placement: str, fs: float, gyro: bool, hours: float, chunk: int = CHU
 
 def online(hours: float, sweep_s: float) -> None:
     print(f"\n2. Online: {hours:g} h streams in {CHUNK}-sample chunks (CPU time of push)")
-    print(f"   {'placement':<11}{'input':<10}{'fs Hz':>7}{'pushes':>9}{'CPU s':>8}"
+    print(f"   {'placement':<13}{'input':<10}{'fs Hz':>7}{'pushes':>9}{'CPU s':>8}"
           f"{'CPU/stream':>12}{'us/push mean':>14}{'median':>8}{'p99':>8}{'max':>8}"
           f"{'contacts/min':>14}{'RSS change':>12}")
     runs = (("foot", 1600.0, False), ("foot", 200.0, False), ("foot", 200.0, True),
-            ("lower_back", 200.0, False))
+            ("lower_back", 200.0, False), ("phone_pocket", 200.0, False))
     for placement, fs, gyro in runs:
         r = stream(placement, fs, gyro, hours)
         us = r["costs"] * 1e6
         flag = "" if r["share"] < 0.01 else "  > 1 % goal"
-        print(f"   {placement:<11}{'acc+gyro' if gyro else 'acc':<10}{fs:>7.0f}"
+        print(f"   {placement:<13}{'acc+gyro' if gyro else 'acc':<10}{fs:>7.0f}"
               f"{r['pushes']:>9,}{r['cpu']:>8.1f}{100 * r['share']:>11.2f}%"
               f"{us.mean():>14.0f}{np.median(us):>8.0f}{np.percentile(us, 99):>8.0f}"
               f"{us.max():>8.0f}{r['contacts_per_min']:>14.1f}{r['rss_kib']:>+8.0f} KiB{flag}")
