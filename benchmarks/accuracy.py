@@ -89,13 +89,16 @@ def group(meta: dict) -> str:
     return p
 
 
-def match(det: np.ndarray, gt: np.ndarray, tol: float) -> tuple[int, np.ndarray]:
-    """Greedy one-to-one matching of sorted times within ``tol``; returns (tp, det - gt diffs)."""
-    det = np.sort(np.asarray(det, float))
-    gt = np.sort(np.asarray(gt, float))
-    used = np.zeros(len(det), bool)
-    diffs = []
-    for g in gt:
+def pairs(det: np.ndarray, gt: np.ndarray, tol: float,
+          taken: np.ndarray | None = None) -> np.ndarray:
+    """Greedy one-to-one matching of sorted times within ``tol``.
+
+    Returns, for each of `gt`, the index of the detection matched to it (-1:
+    none). Detections marked in `taken` are not available.
+    """
+    used = np.zeros(len(det), bool) if taken is None else np.array(taken, bool)
+    out = np.full(len(gt), -1)
+    for k, g in enumerate(gt):
         i = np.searchsorted(det, g)
         best = None
         for j in (i - 1, i, i + 1):
@@ -104,8 +107,17 @@ def match(det: np.ndarray, gt: np.ndarray, tol: float) -> tuple[int, np.ndarray]
                 best = j
         if best is not None:
             used[best] = True
-            diffs.append(det[best] - g)
-    return len(diffs), np.array(diffs)
+            out[k] = best
+    return out
+
+
+def match(det: np.ndarray, gt: np.ndarray, tol: float) -> tuple[int, np.ndarray]:
+    """Greedy one-to-one matching of sorted times within ``tol``; returns (tp, det - gt diffs)."""
+    det = np.sort(np.asarray(det, float))
+    gt = np.sort(np.asarray(gt, float))
+    k = pairs(det, gt, tol)
+    ok = k >= 0
+    return int(ok.sum()), det[k[ok]] - gt[ok]
 
 
 def norm_windows(w) -> list[list[float]]:

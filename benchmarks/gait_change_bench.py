@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import OFFSET_SEARCH_S, TOL_IMU_S, SynthCase, in_windows, match
+from accuracy import OFFSET_SEARCH_S, TOL_IMU_S, SynthCase, in_windows, match, pairs
 
 from loadmon.signal import detect_contacts
 from loadmon.signal.synthetic import synthesize, synthesize_gait_change
@@ -80,27 +80,14 @@ def score(contacts: pd.DataFrame, truth: pd.DataFrame, res: Result) -> Result:
             continue
         tp0, d0 = match(det[d_sel], g, OFFSET_SEARCH_S)
         off = float(np.median(d0)) if tp0 else 0.0
-        # one-to-one within tolerance, detections of this segment only
+        # one-to-one within tolerance, detections of this segment the other did not take
         idx = np.flatnonzero(d_sel)
-        dd = det[idx] - off
-        used = np.zeros(len(idx), bool)
-        for x in g:
-            i = np.searchsorted(dd, x)
-            best = None
-            for j in (i - 1, i, i + 1):
-                free = 0 <= j < len(dd) and not used[j] and not n_det_matched[idx[j]]
-                if free and abs(dd[j] - x) <= TOL_S and (
-                        best is None or abs(dd[j] - x) < abs(dd[best] - x)):
-                    best = j
-            if best is None:
-                if tc <= x < tc + WINDOW_S:
-                    win_missed += 1
-                if tc + LATE_S <= x < tc + LATE_S + WINDOW_S:
-                    res.missed_late += 1
-            else:
-                used[best] = True
-                n_det_matched[idx[best]] = True
-                tp_all += 1
+        k = pairs(det[idx] - off, g, TOL_S, taken=n_det_matched[idx])
+        missed = g[k < 0]
+        win_missed += int(((missed >= tc) & (missed < tc + WINDOW_S)).sum())
+        res.missed_late += int(((missed >= tc + LATE_S) & (missed < tc + LATE_S + WINDOW_S)).sum())
+        n_det_matched[idx[k[k >= 0]]] = True
+        tp_all += int((k >= 0).sum())
     in_win = (det >= tc) & (det < tc + WINDOW_S)
     late = (det >= tc + LATE_S) & (det < tc + LATE_S + WINDOW_S)
     res.extra_late = int((late & ~n_det_matched).sum())
