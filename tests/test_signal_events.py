@@ -191,3 +191,37 @@ def test_a_trunk_impact_is_the_peak_at_the_labelled_contact() -> None:
                 at_label.append(near.max())
     assert len(ours) > 100
     assert np.median(np.abs(np.array(ours) / np.array(at_label) - 1.0)) < 0.05
+
+
+@pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"{RECORDINGS} is absent (a user's clone)")
+@pytest.mark.parametrize(
+    "rid",
+    [
+        "ipol-s01-t1-rightfoot",
+        "ipol-s01-t5-rightfoot",
+        "ipol-s02-t1-leftfoot",
+        "ipol-s02-t2-rightfoot",
+        "ipol-s03-t6-rightfoot",
+        "ipol-s09-t4-rightfoot",
+    ],
+)
+def test_the_short_last_step_into_standing_is_a_contact(rid: str) -> None:
+    # the walk ends with this foot brought up beside the other: a swing of 0.2-0.45 times the
+    # walk's peak pitch rate and an impact of 0.13-0.3 of the recent ones (the swing's size
+    # once kept it out)
+    folder = RECORDINGS / rid
+    meta = json.loads((folder / "meta.json").read_text())
+    x = pd.read_csv(folder / "samples.csv.gz")
+    rec = Recording(
+        x["t_s"].to_numpy(),
+        x[["ax_g", "ay_g", "az_g"]].to_numpy(),
+        meta["fs_hz"],
+        "foot",
+        x[["gx_dps", "gy_dps", "gz_dps"]].to_numpy(),
+        side=meta["side"],
+    )
+    events = pd.read_csv(folder / "events.csv")
+    own = events[(events["kind"] == "ic") & (events["side"] == meta["side"])]["t_s"].to_numpy()
+    last = own[own <= meta["trial_boundaries_s"][1] + 1e-6].max()
+    found = detect_contacts(rec)["t_s"].to_numpy()
+    assert np.min(np.abs(found - last)) <= 0.1

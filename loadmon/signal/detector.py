@@ -158,11 +158,10 @@ class Profile:
     soft_threshold : float or None
         With a gyroscope and `gyro_refine_s`: a candidate below
         `relative_threshold` is still an initial contact when its score reaches
-        this fraction of the reference and the swing before it reaches
-        `SOFT_SWING_FRACTION` of the recent swings' peak rate (the last steps
-        before stopping land softly; impacts sampled at a low rate vary from
-        contact to contact). None disables it. Every contact read with a
-        gyroscope window must end a swing (see `ContactDetector`).
+        this fraction of the reference (the last steps before stopping land
+        softly; impacts sampled at a low rate vary from contact to contact):
+        every contact read with a gyroscope window must end a swing (see
+        `ContactDetector`), whatever the swing's size. None disables it.
     run_band_hz : tuple of float or None
         Band of the score while the stream runs at a running cadence (see
         `CadenceTracker`); None keeps `band_hz` at every cadence. A band that
@@ -351,7 +350,7 @@ def min_rate_hz(placement: str) -> float:
 #: filters (or overflow them) for seconds.
 MAX_ACC_G = 1000.0
 MAX_RATE_DPS = 10_000.0
-#: The relative threshold, the soft contact's swing and the stride rhythm compare a candidate
+#: The relative threshold and the stride rhythm compare a candidate
 #: with the recent contacts; after this long without one (two of the slowest walking
 #: strides, `WALK_STRIDE_S`) there are none, and the next candidate starts afresh. Without
 #: it a hard run followed by a gentle walk, or one ringing artefact, muted a sensor for good.
@@ -449,11 +448,13 @@ STRIDE_SEARCH_S = (0.45, 1.7)
 WALK_MIN_CORR = 0.4
 STRIDE_FS = 12.5
 WALK_HOLD_S = 1.0
-#: A soft contact (`Profile.soft_threshold`) needs a swing of at least this fraction of the
-#: median peak angular rate of the recent contacts' swings, searched over `SWING_PEAK_S`
-#: (from, to) before the onset.
-SOFT_SWING_FRACTION = 0.5
-SWING_PEAK_S = (0.5, 0.05)
+#: The peak pitch rate of the swing before a contact (which sets where the next swing starts,
+#: `SWING_START_FRACTION`) is searched over this long before the onset. A soft contact
+#: (`Profile.soft_threshold`) needs no swing of a given size: the last step into standing
+#: swings the foot a short way, at 0.2-0.45 of the walk's peak rate. Asking for half of the
+#: recent swings' median peak lost 7 of the DEV feet's last steps and kept out no false
+#: contact (DEV feet 0.975 with it; contacts must end a swing, see `ContactDetector`).
+SWING_PEAK_S = 0.5
 #: The pitch minimum that times a contact is searched from this long before the
 #: acceleration onset (further back it would be known later than `MAX_LATENCY_S`; 1 % of the
 #: DEV recordings' minima lie earlier, by at most 0.12 s).
@@ -938,7 +939,7 @@ class ContactDetector:
         self._imp = (w(start), w(IMPACT_WINDOW_S[1]))
         self._gref = (w(p.gyro_refine_s[0]), w(p.gyro_refine_s[1])) if p.gyro_refine_s else (0, 0)
         self._swing = (w(0.30), w(0.10))  # late swing, before the onset
-        self._swp = (w(SWING_PEAK_S[0]), w(SWING_PEAK_S[1]))
+        self._swp = w(SWING_PEAK_S)
         self._floor = w(FLOOR_S) if p.score == "hf_energy" else 0
         self._settle = w(1.0 / p.band_hz[1])  # the smoothing low-pass's settling
         cls_max = math.ceil(self._cls[1] * max(GAIT_SCALES))
@@ -959,7 +960,7 @@ class ContactDetector:
         self._behind = (
             self._cw
             + max(-self._ref[0], 0)
-            + max(cls_max, lag - self._imp[0], -self._gref[0], self._swing[0], self._swp[0],
+            + max(cls_max, lag - self._imp[0], -self._gref[0], self._swing[0], self._swp,
                   self._floor)
             + 1
         )
@@ -1003,7 +1004,6 @@ class ContactDetector:
         self._scores: list[float] = []
         self._loads: list[float] = []  # impacts of the recent contacts less 1 g
         self._strides: list[int] = []  # intervals between the recent contacts, samples
-        self._swings: list[float] = []  # swing peak rates of the recent contacts (gyroscope)
         # the pitch axis of the last contact as found, and the late-swing votes on its sign
         self._axis: np.ndarray | None = None
         self._found = np.zeros(3)
@@ -1189,19 +1189,12 @@ class ContactDetector:
         middle = float(np.partition(m, len(m) // 2)[len(m) // 2])
         return True, a + k if m[k] - middle >= PUSH_OFF_MIN_G else None
 
-    def _swing_peak(self, j: int) -> float:
-        """Peak angular rate of the swing before onset `j`."""
-        seg = self._window(self._act, j - self._swp[0], j - self._swp[1])
-        return float(seg.max()) if len(seg) else 0.0
-
-    def _is_soft_contact(self, j: int, score: float, ref: float) -> bool:
+    def _is_soft_contact(self, score: float, ref: float) -> bool:
         """Whether a candidate under the relative threshold may still end a swing (gyroscope)."""
-        if self.p.soft_threshold is None or not self._reads_pitch:
-            return False
-        if score < self.p.soft_threshold * ref:
-            return False
-        return not self._swings or self._swing_peak(j) >= SOFT_SWING_FRACTION * statistics.median(
-            self._swings
+        return (
+            self.p.soft_threshold is not None
+            and self._reads_pitch
+            and score >= self.p.soft_threshold * ref
         )
 
     def _continues_stride(self, j: int) -> bool:
@@ -1406,7 +1399,6 @@ class ContactDetector:
                 self._scores.clear()
                 self._loads.clear()
                 self._strides.clear()
-                self._swings.clear()
                 self._votes.clear()
                 self._axis = None
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
@@ -1419,7 +1411,7 @@ class ContactDetector:
                 continue
             if (
                 score < self.p.relative_threshold * ref
-                and not self._is_soft_contact(j, score, ref)
+                and not self._is_soft_contact(score, ref)
                 and not self._stride_vouches(j, score, ref)
             ):
                 continue
@@ -1444,9 +1436,6 @@ class ContactDetector:
                     # a jolt during a swing (a scuff, a shuffle before the landing) is not
                     # a contact: the landing that ends the swing may still follow
                     continue
-                if self.p.soft_threshold is not None:
-                    self._swings.append(self._swing_peak(j))
-                    del self._swings[: -self.p.history]
                 j = self._pitch_minimum(j, pitch)
                 if axis is not None:
                     self._keep_axis()
@@ -1485,7 +1474,7 @@ class ContactDetector:
         contacts of a walk get no contact time.
         """
         if axis is not None:
-            swing = self._window(self._gyro, onset - self._swp[0], onset) @ axis
+            swing = self._window(self._gyro, onset - self._swp, onset) @ axis
             peak = float(swing.max()) if len(swing) else 0.0
             if peak <= 0:
                 return
