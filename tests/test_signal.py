@@ -591,6 +591,7 @@ def test_a_noisy_shank_keeps_its_contacts_and_no_others(activity: str) -> None:
 def test_clipped_impacts_are_marked_where_an_axis_saturated(orientation: str) -> None:
     # the sensor clips axis by axis: a 10 g resultant spread over three axes reads in
     # full on an 8 g sensor, and was marked clipped (the resultant against the range)
+    errors = []
     for seed in (8, 9):
         rec, truth = synthesize("foot", activity="run", duration_s=20, fs_hz=400, seed=seed,
                                 impact_g=(7.0, 15.0), clip_range_g=8.0, orientation=orientation)
@@ -602,11 +603,23 @@ def test_clipped_impacts_are_marked_where_an_axis_saturated(orientation: str) ->
         assert 0 < saturated.sum() < len(saturated) - 2
         # the detector's impact window (-20..80 ms) holds the generator's (0..50 ms)
         assert not (saturated & ~marked).any()
-        assert (marked & ~saturated).mean() <= 0.1
-        # an unclipped impact is measured: within 15 % of the truth
+        # and the swing's last 20 ms: a running foot decelerates at 5-12 g into the landing,
+        # and an axis at the 8 g range there marks the contact too (its window's peak is a
+        # lower bound); a contact is marked only where an axis, not the resultant, reached
+        # the range in that window (its grid interpolates the samples either side)
+        dt = 1 / 400
+        at_range = np.array([
+            np.abs(rec.acc_g[(rec.t_s > t - 0.02 - dt) & (rec.t_s < t + 0.08 + dt)]).max()
+            >= 0.98 * 8.0
+            for t in found["t_s"].to_numpy()
+        ])
+        assert not (marked & ~at_range).any()
         ok = ~marked & ~saturated
-        err = found["impact_g"].to_numpy()[ok] / truth["impact_g"].to_numpy()[k][ok] - 1
-        assert np.median(np.abs(err)) < 0.15
+        errors.extend(found["impact_g"].to_numpy()[ok] / truth["impact_g"].to_numpy()[k][ok] - 1)
+    # an unclipped impact is measured: within 15 % of the truth (the few of both seeds that
+    # neither the landing nor the swing saturated)
+    assert len(errors) >= 2
+    assert np.median(np.abs(errors)) < 0.15
 
 
 def _contacts_at(t_s: np.ndarray) -> pd.DataFrame:

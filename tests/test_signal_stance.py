@@ -26,7 +26,7 @@ from loadmon.signal.detector import (
     WALK_STRIDE_S,
     CadenceTracker,
 )
-from loadmon.signal.synthetic import synthesize
+from loadmon.signal.synthetic import _PITCH_TIMING, synthesize
 from tests.test_signal import f1_after_offset
 from tests.test_signal_events import RECORDINGS, running_intervals
 
@@ -55,7 +55,12 @@ def test_a_foot_gyroscope_ends_the_stance_at_the_pitch_minimum_before_the_swing(
     pairs = _match(detect_contacts(rec), truth).dropna(subset=["true_ms"])
     assert len(pairs) >= 0.95 * truth["contact_ms"].notna().sum()
     assert pairs["found_ms"].notna().mean() >= 0.95  # a running stance too (it used to be none)
-    err = (pairs["found_ms"] - pairs["true_ms"]).dropna().abs()
+    # walking, the pitch-rate minima are not the events themselves (real foot IMUs: the
+    # push-off's 4-30 ms before toe-off, the foot flat's just after contact): the stance
+    # between them is shorter by the generator's shifts
+    timing = _PITCH_TIMING[activity]
+    lead_ms = 1000.0 * (timing["ic_shift"] - timing["tc_shift"])
+    err = (pairs["found_ms"] - (pairs["true_ms"] - lead_ms)).dropna().abs()
     assert err.median() <= 10.0 and err.quantile(0.9) <= 20.0
 
 

@@ -29,7 +29,11 @@ _BLOCK = 1 << 18
 #: Width of the window after initial contact in which the truth impact is the peak, s.
 IMPACT_WINDOW_S = 0.05
 
-#: Default per-recording range of the mean peak impact (resultant, g).
+#: Default per-recording range of the mean peak impact (resultant, g). A foot's or an
+#: ankle's is the size of the landing's own transient: the resultant it gives on a segment
+#: at rest (1 g plus its peak), which touchdown speed, shoe and ground set, whatever the
+#: swing did before; the sensor reads it on top of the swing's last deceleration (see
+#: `_LANDING_ONLY`). Every other placement's is the peak resultant of the contact itself.
 _IMPACT_RANGE = {
     "foot": {"run": (7.0, 14.0), "walk": (3.0, 12.0)},
     "ankle": {"run": (4.0, 10.0), "walk": (2.0, 6.0)},
@@ -41,6 +45,17 @@ _IMPACT_RANGE = {
     "phone_pocket": {"run": (2.2, 4.0), "walk": (1.4, 2.2)},
     "phone_bag": {"run": (2.2, 3.2), "walk": (1.15, 1.5)},
 }
+
+#: Placements whose impact is the landing transient's size (`_IMPACT_RANGE`). The foot and
+#: the ankle decelerate into the contact (`_PITCH_TIMING`: 5-12 g running, 2-3.5 g
+#: walking), and an amplitude solved for the contact's peak resultant shrank the transient
+#: to nothing where the swing already reached it (18-46 % of fast running contacts and half
+#: the 125 steps/min ankle walks had none), while the DEV ankle run shows a sharp landing in
+#: every stride (20 Hz high-passed |a| 1.2 g median, 0.7-1.7 g 10th-90th percentile; now
+#: 1.4 g, 0.9-2.1 g, against 0.8 g, 0.5-1.4 g solved, synthetic at 158 steps/min, 100 Hz).
+#: The shank keeps its solved amplitude and its earlier swing (`_SHANK_PITCH_TIMING`): it
+#: was not refitted (no real shank recording).
+_LANDING_ONLY = ("foot", "ankle")
 
 #: Impact transient shape per placement: rise (ms), decay constant (ms) and ringing (Hz) ranges.
 _TRANSIENT = {
@@ -56,11 +71,52 @@ _TRANSIENT = {
 }
 
 #: Single-foot pitch excursions in degrees: (toe-off dip, initial-contact dip, stance
-#: rotation) and the scale of the segment's translation relative to the foot's.
+#: rotation) and the scale of the segment's translation relative to the foot's. Foot,
+#: walking: the DEV feet (IPOL 100 Hz, gaitmap 204.8 Hz) rotate 62-70 degrees toe-down
+#: from heel rise to the swing's start and 19-27 back at initial contact (medians; the
+#: swing's 94-97 is their sum). Foot, running (no real gyroscope): a 100-degree swing
+#: rotation gives the swing peak of the literature (600-1000 deg/s at 170 steps/min;
+#: 570-820 here at 140-200). The ankle keeps its earlier ratio to the foot (0.78 walking,
+#: 0.8 running); the shank is unchanged.
 _SEGMENT = {
-    "foot": {"run": (50.0, 15.0, 0.0), "walk": (45.0, 20.0, 0.0), "trans": 1.0},
-    "ankle": {"run": (40.0, 12.0, 0.0), "walk": (35.0, 15.0, 0.0), "trans": 0.75},
+    "foot": {"run": (85.0, 15.0, 0.0), "walk": (65.0, 20.0, 0.0), "trans": 1.0},
+    "ankle": {"run": (68.0, 12.0, 0.0), "walk": (50.0, 15.0, 0.0), "trans": 0.75},
     "shank": {"run": (45.0, 5.0, 30.0), "walk": (35.0, 5.0, 25.0), "trans": 0.35},
+}
+
+#: Single-foot pitch-rate pulse timing, s. Push-off dip: centre ``tc_shift`` from toe-off,
+#: half-width before it 0.4 contact times (at most ``tc_left_max``: heel rise), after it
+#: ``tc_right`` (None: the same). Initial-contact dip: centre ``ic_shift`` after contact,
+#: half-widths ``ic_left`` / ``ic_right``. The swing lobe fills the time between them, as
+#: a half sine (``swing_sine``, flat-topped) or a squared raised cosine. ``land_s``: the
+#: swing's forward deceleration ends this long after contact (the foot lands still moving
+#: forward and the ground stops it). Walking, fitted to the DEV feet: push-off minimum
+#: 4-30 ms before the toe-off label, back to zero 16-34 ms after it (heel rise from 0.4
+#: contact times before it: fitted 0.24-0.31 s); initial-contact minimum -5..+8 ms from
+#: the impact peak, rising 30-70 ms before it, full width at half depth 38-70 ms per stride;
+#: |a| 10-30 ms before the impact 2.2-3.4 g (the swing's deceleration runs into the
+#: contact, no drop to 1 g). Running (no real gyroscope): dips centred on the events as
+#: Falbriard et al. 2018 detect them (pitch-rate minima); ``land_s`` from the DEV ankle run
+#: (adeptdata, 100 Hz): the late swing's |a| peaks 30-50 ms before the impact and is still
+#: 0.5-0.7 of that peak at contact.
+_PITCH_TIMING = {
+    "walk": {"tc_shift": -0.012, "tc_left_max": 0.3, "tc_right": 0.05,
+             "ic_shift": 0.01, "ic_left": 0.05, "ic_right": 0.10, "swing_sine": True,
+             "land_s": 0.04},
+    "run": {"tc_shift": 0.0, "tc_left_max": 0.15, "tc_right": None,
+            "ic_shift": 0.0, "ic_left": 0.025, "ic_right": 0.025, "swing_sine": False,
+            "land_s": 0.03},
+}
+#: The shank (mid-tibia) keeps its earlier timing, not refitted (no real shank recording):
+#: symmetric dips centred on the events, a raised-cosine swing lobe, the translation ending
+#: at the contact.
+_SHANK_PITCH_TIMING = {
+    "walk": {"tc_shift": 0.0, "tc_left_max": 0.15, "tc_right": None,
+             "ic_shift": 0.0, "ic_left": 0.05, "ic_right": 0.05, "swing_sine": False,
+             "land_s": 0.0},
+    "run": {"tc_shift": 0.0, "tc_left_max": 0.15, "tc_right": None,
+            "ic_shift": 0.0, "ic_left": 0.025, "ic_right": 0.025, "swing_sine": False,
+            "land_s": 0.0},
 }
 
 
@@ -106,22 +162,45 @@ def _hann2_dd(u: np.ndarray) -> np.ndarray:
     return -0.5 * np.pi**2 * (np.cos(np.pi * u) + np.cos(2 * np.pi * u))
 
 
-def _pulses(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Sum of squared-raised-cosine pulses (centre ``c``, half-width ``w``, given areas)."""
-    idx, k = _spans(t, c - w, c + w)
-    u = (t[idx] - c[k]) / w[k]
-    return _accumulate(len(t), idx, area[k] / (0.75 * w[k]) * _hann2(u))
+def _pulses(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray,
+            w_right: np.ndarray | None = None, sine: np.ndarray | None = None) -> np.ndarray:
+    """Sum of pulses of the given areas centred on ``c``.
+
+    Squared raised cosines of half-width ``w`` before the centre and ``w_right``
+    (default ``w``) after it; where ``sine`` is true, a symmetric half sine
+    ``cos(pi u / 2)`` of half-width ``w`` instead (flat-topped: above half its
+    peak over two thirds of its span, against a third for the raised cosine).
+    """
+    wr = w if w_right is None else w_right
+    sn = np.zeros(len(c), bool) if sine is None else sine
+    idx, k = _spans(t, c - w, c + np.where(sn, w, wr))
+    tau = t[idx] - c[k]
+    wk = np.where(tau < 0, w[k], np.where(sn[k], w[k], wr[k]))
+    u = tau / wk
+    peak = np.where(sn[k], area[k] * np.pi / (4 * w[k]), area[k] / (0.375 * (w[k] + wr[k])))
+    shape = np.where(sn[k], np.cos(0.5 * np.pi * np.clip(u, -1.0, 1.0)), _hann2(u))
+    return _accumulate(len(t), idx, peak * shape)
 
 
-def _pulses_integral(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Integrate `_pulses` from -inf to each time."""
-    end = c + w
+def _pulses_integral(t: np.ndarray, c: np.ndarray, w: np.ndarray, area: np.ndarray,
+                     w_right: np.ndarray | None = None,
+                     sine: np.ndarray | None = None) -> np.ndarray:
+    """Integrate `_pulses` (same arguments) from -inf to each time."""
+    wr = w if w_right is None else w_right
+    sn = np.zeros(len(c), bool) if sine is None else sine
+    end = c + np.where(sn, w, wr)
     order = np.argsort(end)
     done = np.concatenate([[0.0], np.cumsum(area[order])])
     out = done[np.searchsorted(end[order], t, "right")]
     idx, k = _spans(t, c - w, end)
-    u = (t[idx] - c[k]) / w[k]
-    return out + _accumulate(len(t), idx, area[k] * _hann2_cdf(u))
+    tau = t[idx] - c[k]
+    # share of the area before the centre, then the cumulative share of each half
+    left = np.where(sn[k], 0.5, w[k] / (w[k] + wr[k]))
+    u_l = np.minimum(tau, 0.0) / w[k]
+    u_r = np.maximum(tau, 0.0) / np.where(sn[k], w[k], wr[k])
+    hann = left * 2 * _hann2_cdf(u_l) + (1 - left) * 2 * (_hann2_cdf(u_r) - 0.5)
+    sin_ = 0.5 * (1.0 + np.sin(0.5 * np.pi * np.clip(np.where(tau < 0, u_l, u_r), -1.0, 1.0)))
+    return out + _accumulate(len(t), idx, area[k] * np.where(sn[k], sin_, hann))
 
 
 def _transient(tau: np.ndarray, rise: np.ndarray, tdec: np.ndarray, fr: np.ndarray) -> np.ndarray:
@@ -289,31 +368,42 @@ class _Gait:
         if "pitch_amp" not in p:  # stride-to-stride variation, drawn once per recording
             p["pitch_amp"] = 1.0 + 0.05 * p["rng"].standard_normal((k, 3))
         amp = p["pitch_amp"]
-        w_tc = np.clip(0.4 * prev_ct, 0.06, 0.15)
-        w_ic = np.full(k, 0.025 if run else 0.05)
-        s_lo, s_hi = prev_tc + 0.6 * w_tc, ic - 0.6 * w_ic
+        sh = (_SHANK_PITCH_TIMING if self.placement == "shank" else _PITCH_TIMING)[self.activity]
+        # push-off dip: heel rise over the last part of the contact, then a quick return
+        # to the swing's rotation after toe-off (walking) or symmetric about toe-off (running)
+        c_tc = prev_tc + sh["tc_shift"]
+        wl_tc = np.clip(0.4 * prev_ct, 0.06, sh["tc_left_max"])
+        wr_tc = wl_tc if sh["tc_right"] is None else np.full(k, sh["tc_right"])
+        c_ic = ic + sh["ic_shift"]
+        wl_ic, wr_ic = np.full(k, sh["ic_left"]), np.full(k, sh["ic_right"])
+        s_lo, s_hi = c_tc + 0.6 * wr_tc, c_ic - 0.6 * wl_ic
         a_tc, a_ic = -th_tc * amp[:, 0], -th_ic * amp[:, 1]
         # stance rotation (shank: from +th_st/2 to -th_st/2; the last one ends upright)
         ct_here = np.where(np.isnan(tc), ct0, tc - ic)
-        st_lo = ic + 0.6 * w_ic
-        st_hi = np.where(np.isnan(tc), ic + 0.4, tc - 0.6 * np.clip(0.4 * ct_here, 0.06, 0.15))
+        st_lo = c_ic + 0.6 * wr_ic
+        wl_next = np.clip(0.4 * ct_here, 0.06, sh["tc_left_max"])
+        st_hi = np.where(np.isnan(tc), ic + 0.4, tc + sh["tc_shift"] - 0.6 * wl_next)
         a_st = -th_st * amp[:, 2]
         a_st[-1] *= 0.5
         # each swing brings the segment from its toe-off angle to th_ic + th_st / 2
         start_angle = np.concatenate([[0.0], 0.5 * th_st + a_st[:-1]]) + a_tc
         a_sw = (-a_ic + 0.5 * th_st) - start_angle
-        c = np.concatenate([prev_tc, 0.5 * (s_lo + s_hi), ic, 0.5 * (st_lo + st_hi)])
-        w = np.concatenate([w_tc, 0.5 * (s_hi - s_lo), w_ic, 0.5 * (st_hi - st_lo)])
+        c = np.concatenate([c_tc, 0.5 * (s_lo + s_hi), c_ic, 0.5 * (st_lo + st_hi)])
+        w = np.concatenate([wl_tc, 0.5 * (s_hi - s_lo), wl_ic, 0.5 * (st_hi - st_lo)])
+        w_right = np.concatenate([wr_tc, 0.5 * (s_hi - s_lo), wr_ic, 0.5 * (st_hi - st_lo)])
+        sine = np.concatenate([np.zeros(k, bool), np.full(k, sh["swing_sine"]),
+                               np.zeros(2 * k, bool)])
         a = np.concatenate([a_tc, a_sw, a_ic, a_st])
         keep = w > 1e-3
-        c, w, a = c[keep], w[keep], a[keep]
-        pitch = _pulses_integral(t, c, w, a)
-        dpitch = _pulses(t, c, w, a)
-        # translation over each swing (from heel-off to contact): the forward velocity
-        # sin^2(pi s^gamma) of the window fraction s peaks late (at s_peak), so the foot
-        # decelerates shortly before contact; the lift is a squared raised cosine
+        c, w, a, w_right, sine = c[keep], w[keep], a[keep], w_right[keep], sine[keep]
+        pitch = _pulses_integral(t, c, w, a, w_right, sine)
+        dpitch = _pulses(t, c, w, a, w_right, sine)
+        # translation over each swing (from heel-off to land_s after contact): the forward
+        # velocity sin^2(pi s^gamma) of the window fraction s peaks late (at s_peak), so the
+        # foot decelerates into the contact, which stops what is left; the lift is a squared
+        # raised cosine
         lo = prev_tc - 0.3 * prev_ct
-        hi = ic
+        hi = ic + sh["land_s"]
         span = hi - lo
         s_peak = 0.7 if run else 0.65
         gamma = np.log(0.5) / np.log(s_peak)
@@ -495,7 +585,10 @@ def synthesize(
     fs_hz : float
         Nominal sampling rate, Hz (designed for 25-1600).
     impact_g : float or (float, float), optional
-        Peak resultant acceleration of each contact, g (gravity included).
+        Peak resultant acceleration of each contact, g (gravity included);
+        for a foot or an ankle, of its landing transient alone on a segment
+        at rest (1 g plus the transient's peak: the swing's deceleration at
+        contact adds to it, see ``contacts``).
         A float is the mean (8 % contact-to-contact variation); a pair is a
         range each contact's peak is drawn from uniformly. Default: a mean
         drawn per recording from a range typical of the placement and
@@ -594,27 +687,36 @@ def synthesize(
 
     Single-foot sensors (foot, ankle, shank): the segment pitches about the
     mediolateral axis (x, toe-up positive). Its pitch rate is a sum of
-    squared-raised-cosine pulses per stride: a negative dip centred on
-    toe-off (heel rise and push-off, 35-50 degrees), a positive mid-swing
-    peak (350-600 deg/s), a negative dip centred on initial contact (foot
-    flat, 5-20 degrees) and, for the shank, a negative rotation over
-    stance (25-30 degrees); pitch is their exact integral and returns to
-    the same angle every stride, so a foot's stance reads about 1 g. The
-    gyroscope x axis of an aligned sensor is this pitch rate, with minima
-    at initial and terminal contact as in Falbriard et al. 2018. From
-    heel-off to contact the foot travels one stride length forward with a
-    velocity ``sin^2(pi s^gamma)`` of the window fraction ``s`` that peaks
-    at 65-70 % of it, so the foot decelerates hard (5-10 g running) just
-    before contact, and lifts 0.10-0.15 m (squared raised cosine); an
+    pulses per stride: a negative dip at toe-off (heel rise and push-off;
+    foot 65 degrees walking, 85 running), a positive swing lobe, a negative
+    dip at initial contact (foot flat, 5-20 degrees) and, for the shank, a
+    negative rotation over stance (25-30 degrees); pitch is their exact
+    integral and returns to the same angle every stride, so a foot's stance
+    reads about 1 g. Walking (fitted to real foot IMUs): the push-off dip
+    builds over the last 40 % of the contact, bottoms 12 ms before toe-off
+    and ends about 25 ms after it; the swing lobe is a half sine filling
+    the swing (foot about 280-360 deg/s); the contact dip is skewed (the
+    minimum 10 ms after contact, a 100 ms recovery). Running: squared raised
+    cosines centred on toe-off and initial contact, the swing lobe late in
+    the swing (foot 570-820 deg/s at 140-200 steps/min). The gyroscope x
+    axis of an aligned sensor is this pitch rate, with minima at (running)
+    or near (walking) initial and terminal contact as in Falbriard et al.
+    2018. From heel-off to 30-40 ms after contact the foot travels one
+    stride length forward with a velocity ``sin^2(pi s^gamma)`` of the
+    window fraction ``s`` that peaks at 65-70 % of it, so the foot
+    decelerates hard (5-12 g running, peaking 30-60 ms before contact) into
+    the contact, and lifts 0.10-0.15 m (squared raised cosine); an
     ankle sensor sees 75 % of these translational accelerations, a shank
     (mid-tibia) sensor 35 %. At
     initial contact an impact transient is added along the segment's long
     axis with a posterior component: a sharp part (sin^2 rise of 3-10 ms to
     the peak, then a cosine ringing at 15-35 Hz damped with a 10-20 ms time
     constant, gone after 30-60 ms) plus a broad part (25-45 %, rise
-    12-20 ms, exponential decay 10-20 ms; heel pad and foot slap); its
-    amplitude is solved so that the resultant peaks at the contact's
-    impact. The other foot's contacts reach the sensor as a weak
+    12-20 ms, exponential decay 10-20 ms; heel pad and foot slap). A foot's
+    or an ankle's transient peaks at the contact's impact less 1 g,
+    whatever the swing before it (touchdown speed, shoe and ground set a
+    landing); a shank's amplitude is solved so that the resultant peaks at
+    the contact's impact. The other foot's contacts reach the sensor as a weak
     (0.15-0.3 g) smooth bump.
 
     Trunk and other placements see every contact. The centre of mass's
@@ -768,7 +870,8 @@ def synthesize(
     rise2 = rng.uniform(12.0, 20.0, k_own) / 1000
     dec2 = rng.uniform(10.0, 20.0, k_own) / 1000
 
-    # solve each transient's amplitude so the resultant peaks at the target
+    # each transient's amplitude: the landing's own size (`_LANDING_ONLY`), else solved so
+    # that the resultant peaks at the target
     grid = np.linspace(0.0, IMPACT_WINDOW_S, 101)
     tt = (t_own[:, None] + grid[None, :]).ravel()
     g2 = np.broadcast_to(grid, (k_own, len(grid))).copy()
@@ -790,15 +893,18 @@ def synthesize(
         params["impulse"] = amp * unit_impulse * d[:, 2]
         f_pre, _, _ = gait.kinematics(tt)
         base = f_pre.reshape(k_own, len(grid), 3)
-        b = base[np.arange(k_own), ipk]
-        bd = np.einsum("ki,ki->k", b, d)
-        amp = -bd + np.sqrt(np.maximum(bd**2 - np.einsum("ki,ki->k", b, b) + target**2, 0.0))
-        amp = np.maximum(amp / shape.max(axis=1), 0.0)
 
         def peaks(a: np.ndarray, base: np.ndarray = base) -> np.ndarray:
             tot = base + a[:, None, None] * shape[:, :, None] * d[:, None, :]
             return np.linalg.norm(tot, axis=2).max(axis=1)
 
+        if placement in _LANDING_ONLY:  # the landing's own size, on top of the swing
+            amp = np.maximum(target - 1.0, 0.0) / shape.max(axis=1)
+            continue
+        b = base[np.arange(k_own), ipk]
+        bd = np.einsum("ki,ki->k", b, d)
+        amp = -bd + np.sqrt(np.maximum(bd**2 - np.einsum("ki,ki->k", b, b) + target**2, 0.0))
+        amp = np.maximum(amp / shape.max(axis=1), 0.0)
         for _ in range(8):
             amp = np.maximum(amp + (target - peaks(amp)), 0.0)
     truth_impact = peaks(amp)
