@@ -453,7 +453,8 @@ WALK_HOLD_S = 1.0
 #: (`Profile.soft_threshold`) needs no swing of a given size: the last step into standing
 #: swings the foot a short way, at 0.2-0.45 of the walk's peak rate. Asking for half of the
 #: recent swings' median peak lost 7 of the DEV feet's last steps and kept out no false
-#: contact (DEV feet 0.975 with it; contacts must end a swing, see `ContactDetector`).
+#: contact (DEV feet 0.975 with it, 0.976 without; contacts must end a swing, see
+#: `ContactDetector`).
 SWING_PEAK_S = 0.5
 #: The pitch minimum that times a contact is searched from this long before the
 #: acceleration onset (further back it would be known later than `MAX_LATENCY_S`; 1 % of the
