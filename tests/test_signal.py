@@ -180,6 +180,21 @@ def test_a_run_read_with_a_gyroscope_at_25_hz_keeps_its_pitch_axis_signed(seed: 
     assert np.all(np.abs(lag - np.median(lag)) < 0.1)
 
 
+@pytest.mark.parametrize(("cadence", "fs"), [(170, 25.0), (200, 30.0)])
+def test_a_run_read_with_a_gyroscope_at_a_low_rate_is_timed_at_the_landing(
+    cadence: float, fs: float
+) -> None:
+    # the gyroscope window reaches into the stance below LOW_RATE_HZ (`Profile.gyro_reach_s`);
+    # there the push-off's dip, deeper than the landing's, took the contact unless the
+    # minimum is searched over the landing only (F1 0.1-0.5 without `Profile.landing_s`)
+    rec, truth = synthesize(
+        "foot", "run", cadence, 60.0, fs, noise_g=0.02, seed=1000, dropouts=2,
+        clip_range_g=16.0, jitter_s=0.05 / fs, motion_noise_g=0.05,
+    )
+    found = detect_contacts(rec)["t_s"].to_numpy()
+    assert f1_after_offset(found, truth["t_s"].to_numpy()) >= 0.98
+
+
 @pytest.mark.parametrize("placement", ["lower_back", "hip"])
 def test_synthetic_running_trunk_contacts(placement: str) -> None:
     rec, truth = synthesize(
