@@ -133,14 +133,6 @@ class Profile:
         counts where the next contact of a regular stride is due (see
         `ContactDetector._continues_stride`) when its score reaches this
         fraction of that median (0: any score); None: never.
-    gyro_reach_s : float or None
-        With `gyro_refine_s`: once the recent contacts have signed the pitch
-        axis (see `ContactDetector._pitch_axis`), the gyroscope window reaches
-        this long after the candidate instead; None: ``gyro_refine_s[1]``.
-    landing_s : float or None
-        With `gyro_refine_s`: the pitch minimum that times a contact is
-        searched from the swing's end over this long at most (the landing,
-        before the stance and the push-off); None: up to the window's end.
     stronger_ends_refractory : bool
         A candidate within `min_interval_s` of the last contact still counts
         when that contact's score is under `relative_threshold` of its own
@@ -157,6 +149,14 @@ class Profile:
         which the initial contact is the minimum of the pitch angular velocity
         (Falbriard et al. 2018); the pitch axis is the main axis of rotation,
         signed so that the swing before the contact is positive.
+    gyro_reach_s : float or None
+        With `gyro_refine_s`: once the recent contacts have signed the pitch
+        axis (see `ContactDetector._pitch_axis`), the gyroscope window reaches
+        this long after the candidate instead; None: ``gyro_refine_s[1]``.
+    landing_s : float or None
+        With `gyro_refine_s`: the pitch minimum that times a contact is
+        searched from the swing's end over this long at most (the landing,
+        before the stance and the push-off); None: up to the window's end.
     event_offset_s : float
         Added to the delay-compensated feature time: where initial contact
         sits relative to the feature (the heel strike precedes the trunk's
