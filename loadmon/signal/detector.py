@@ -1184,11 +1184,16 @@ class ContactDetector:
         votes = [] if self._moved else self._votes  # another axis: the recent swings do not vote
         if cos < 0 and not self._moved:
             axis = -axis
-        swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
-        if len(swing) == 0:
+        vote = self._late_swing_rate(j, axis)
+        if vote is None:
             return None
-        self._vote, self._found = float(swing.mean()), axis
+        self._vote, self._found = vote, axis
         return -axis if sum(votes) + self._vote < 0 else axis
+
+    def _late_swing_rate(self, j: int, axis: np.ndarray) -> float | None:
+        """Mean rate about `axis` over the late swing before sample `j` (None: not buffered)."""
+        swing = self._window(self._gyro, j - self._swing[0], j - self._swing[1]) @ axis
+        return float(swing.mean()) if len(swing) else None
 
     def _keep_axis(self) -> None:
         """Carry the last `_pitch_axis` of a contact and its vote to the next contacts."""
@@ -1218,9 +1223,9 @@ class ContactDetector:
         """
         if j - onset <= self._gref[1]:
             return
-        late = self._window(self._gyro, j - self._swing[0], j - self._swing[1])
-        if len(late):
-            self._vote = float((late @ self._found).mean())
+        vote = self._late_swing_rate(j, self._found)
+        if vote is not None:
+            self._vote = vote
 
     def _toe_off(self, foot: _Stance, final: bool) -> tuple[bool, int | None]:
         """Look for the toe-off of an open stance.
