@@ -41,8 +41,9 @@ across calls and every decision looks at a fixed window of samples:
    `FORGET_S` without one, or when the tracked gait changes (a run's
    references do not judge a walk's steps); with a foot gyroscope a contact
    must end a swing (the pitch rate crosses from swing to stance), and a
-   weaker candidate still counts when it does (soft last steps before
-   stopping, impacts blurred by a low rate); without one, a regular gait
+   weaker candidate still counts when it does and the foot swung before it
+   (soft last steps before stopping, impacts blurred by a low rate; not a
+   bump in a slow walk's stance); without one, a regular gait
    vouches instead: a candidate where the next contact of a steady stride is
    due counts under the threshold (trunk, wrist, phones; a shank from
    `Profile.stride_threshold` of the reference) or despite a ringing landing
@@ -167,9 +168,10 @@ class Profile:
         With a gyroscope and `gyro_refine_s`: a candidate below
         `relative_threshold` is still an initial contact when its score reaches
         this fraction of the reference (the last steps before stopping land
-        softly; impacts sampled at a low rate vary from contact to contact):
-        every contact read with a gyroscope window must end a swing (see
-        `ContactDetector`), whatever the swing's size. None disables it.
+        softly; impacts sampled at a low rate vary from contact to contact)
+        and the foot swung before it (`SOFT_SWING_FRACTION`): every contact
+        read with a gyroscope window must end a swing (see `ContactDetector`).
+        None disables it.
     run_band_hz : tuple of float or None
         Band of the score while the stream runs at a running cadence (see
         `CadenceTracker`); None keeps `band_hz` at every cadence. A band that
@@ -482,13 +484,18 @@ WALK_MIN_CORR = 0.4
 STRIDE_FS = 12.5
 WALK_HOLD_S = 1.0
 #: The peak pitch rate of the swing before a contact (which sets where the next swing starts,
-#: `SWING_START_FRACTION`) is searched over this long before the onset. A soft contact
-#: (`Profile.soft_threshold`) needs no swing of a given size: the last step into standing
-#: swings the foot a short way, at 0.2-0.45 of the walk's peak rate. Asking for half of the
-#: recent swings' median peak lost 7 of the DEV feet's last steps and kept out no false
-#: contact (DEV feet 0.975 with it, 0.976 without; contacts must end a swing, see
-#: `ContactDetector`).
+#: `SWING_START_FRACTION`) is searched over this long before the onset.
 SWING_PEAK_S = 0.5
+#: A soft contact (`Profile.soft_threshold`) must follow a swing: the foot's pitch rate over
+#: the 0.3 s before it peaks at this fraction of the recent contacts' mean late-swing
+#: rate (their votes, `ContactDetector._pitch_axis`) or more. A slow walk's long stance holds
+#: the pitch rate near zero, its noise crosses zero, and the other foot's landing there
+#: passed as a soft contact ending a swing (synthetic ankle walks at 70 steps/min: up to 6
+#: extra contacts in 35; at 60-70 steps/min F1 0.961 / 0.975 -> 0.972 / 0.988). The last step
+#: into standing swings the foot a short way (0.2-0.45 of the walk's peak rate): on the DEV
+#: feet 0.05-0.2 change nothing, 0.3 loses two such steps (one error more net) and 0.5
+#: four, as asking for half of the recent swings' peak rate once lost 7.
+SOFT_SWING_FRACTION = 0.1
 #: The pitch minimum that times a contact is searched from this long before the
 #: acceleration onset (further back it would be known later than `MAX_LATENCY_S`; 1 % of the
 #: DEV recordings' minima lie earlier, by at most 0.12 s).
@@ -1258,6 +1265,21 @@ class ContactDetector:
             and score >= self.p.soft_threshold * ref
         )
 
+    def _swung(self, j: int, axis: np.ndarray) -> bool:
+        """Whether the foot swung before onset `j` (a soft contact), about the signed `axis`.
+
+        Its pitch rate over the 0.3 s before `j` must peak at
+        `SOFT_SWING_FRACTION` of the recent contacts' mean late-swing rate
+        (their votes, signed as `axis` by the last `_pitch_axis` call); with no
+        recent votes on this axis there is nothing to compare with.
+        """
+        votes = [] if self._moved else self._votes
+        if not votes:
+            return True
+        recent = statistics.median(votes) * (1.0 if float(axis @ self._found) > 0 else -1.0)
+        swing = self._window(self._gyro, j - self._swing[0], j) @ axis
+        return len(swing) > 0 and float(swing.max()) > SOFT_SWING_FRACTION * recent
+
     def _continues_stride(self, j: int) -> bool:
         """Whether onset `j` falls where the next contact of a regular gait is due.
 
@@ -1500,6 +1522,10 @@ class ContactDetector:
                     # a jolt during a swing (a scuff, a shuffle before the landing) is not
                     # a contact: the landing that ends the swing may still follow
                     continue
+                if axis is not None and score < self.p.relative_threshold * ref and (
+                    not self._swung(j, axis)
+                ):
+                    continue  # a soft bump in a stance
                 j = self._pitch_minimum(j, pitch)
                 if axis is not None:
                     self._late_swing_vote(j, onset)
