@@ -562,11 +562,13 @@ class SynthCase:
 SYNTH_RATES = (25.0, 100.0, 1600.0, 52.0, 208.0, 30.0, 416.0, 60.0, 833.0, 200.0, 1000.0,
                405.0, 50.0)
 SYNTH_RUN_SPM = (140.0, 155.0, 170.0, 185.0, 200.0)
-SYNTH_WALK_SPM = (95.0, 110.0, 125.0)
+#: Walking cadences: easy to brisk, then a slow stroll (80 steps/min, a runner's walk
+#: uphill or a patient's; appended so the other cases keep their rates and seeds).
+SYNTH_WALK_SPM = (95.0, 110.0, 125.0, 80.0)
 
 
 def synthetic_cases() -> list[SynthCase]:
-    """Running in every placement at five cadences, walking at three, over the rate range.
+    """Running in every placement at five cadences, walking at four, over the rate range.
 
     Each (placement, cadence) gets its own rate from `SYNTH_RATES`, in a rotation
     that gives every placement the whole range it is read at (`min_rate_hz`), and
