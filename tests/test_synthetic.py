@@ -226,6 +226,22 @@ def test_reproducible_with_the_seed():
     assert not np.array_equal(t1["t_s"].to_numpy(), t3["t_s"].to_numpy())
 
 
+@pytest.mark.parametrize(
+    ("activity", "cadence"), [("walk", 80.0), ("walk", 125.0), ("run", 140.0), ("run", 200.0)]
+)
+def test_a_shank_rotates_through_its_whole_stance(activity, cadence):
+    # the tibia rotates over the planted foot from the contact's dip into the push-off's; a
+    # stance rotation that ended short of the dips held the rate at zero in between, where a
+    # gyroscope's noise crosses from swing to stance
+    rec, truth = synthesize("shank", activity, cadence, 20.0, fs_hz=200.0, seed=3,
+                            gyro_noise_dps=0.0, **QUIET)
+    rate = np.linalg.norm(rec.gyro_dps, axis=1)
+    ic = truth["t_s"].to_numpy()
+    tc = ic + truth["contact_ms"].to_numpy() / 1000.0
+    for a, b in zip(ic[1:-1], tc[1:-1], strict=True):
+        assert rate[(rec.t_s >= a) & (rec.t_s <= b)].min() > 3.0
+
+
 @pytest.mark.parametrize("fs", [25.0, 52.0, 1600.0])
 def test_rates(fs):
     rec, _ = synthesize("shank", "walk", 100, 20, fs_hz=fs, seed=12)

@@ -109,7 +109,12 @@ _PITCH_TIMING = {
 }
 #: The shank (mid-tibia) keeps its earlier timing, not refitted (no real shank recording):
 #: symmetric dips centred on the events, a raised-cosine swing lobe, the translation ending
-#: at the contact.
+#: at the contact. Its stance rotation (`_SEGMENT`) runs from the contact dip's centre to
+#: the push-off dip's, a flat-topped half sine: the tibia advances over the planted foot
+#: through the whole stance (heel, ankle and forefoot rockers), so its rate stays opposite
+#: to the swing from initial to terminal contact. A raised cosine between the
+#: dips' edges held the rate at 0-2 deg/s for 50-80 ms after the contact dip and before the
+#: push-off dip, where a gyroscope's noise crossed from swing to stance in mid-stance.
 _SHANK_PITCH_TIMING = {
     "walk": {"tc_shift": 0.0, "tc_left_max": 0.15, "tc_right": None,
              "ic_shift": 0.0, "ic_left": 0.05, "ic_right": 0.05, "swing_sine": False,
@@ -378,11 +383,11 @@ class _Gait:
         wl_ic, wr_ic = np.full(k, sh["ic_left"]), np.full(k, sh["ic_right"])
         s_lo, s_hi = c_tc + 0.6 * wr_tc, c_ic - 0.6 * wl_ic
         a_tc, a_ic = -th_tc * amp[:, 0], -th_ic * amp[:, 1]
-        # stance rotation (shank: from +th_st/2 to -th_st/2; the last one ends upright)
-        ct_here = np.where(np.isnan(tc), ct0, tc - ic)
-        st_lo = c_ic + 0.6 * wr_ic
-        wl_next = np.clip(0.4 * ct_here, 0.06, sh["tc_left_max"])
-        st_hi = np.where(np.isnan(tc), ic + 0.4, tc + sh["tc_shift"] - 0.6 * wl_next)
+        # stance rotation (shank: from +th_st/2 to -th_st/2; the last one ends upright): the
+        # tibia rotates over the planted foot from the contact's dip into the push-off's, a
+        # flat-topped half sine between their centres
+        st_lo = c_ic
+        st_hi = np.where(np.isnan(tc), ic + 0.4, tc + sh["tc_shift"])
         a_st = -th_st * amp[:, 2]
         a_st[-1] *= 0.5
         # each swing brings the segment from its toe-off angle to th_ic + th_st / 2
@@ -392,7 +397,7 @@ class _Gait:
         w = np.concatenate([wl_tc, 0.5 * (s_hi - s_lo), wl_ic, 0.5 * (st_hi - st_lo)])
         w_right = np.concatenate([wr_tc, 0.5 * (s_hi - s_lo), wr_ic, 0.5 * (st_hi - st_lo)])
         sine = np.concatenate([np.zeros(k, bool), np.full(k, sh["swing_sine"]),
-                               np.zeros(2 * k, bool)])
+                               np.zeros(k, bool), np.ones(k, bool)])
         a = np.concatenate([a_tc, a_sw, a_ic, a_st])
         keep = w > 1e-3
         c, w, a, w_right, sine = c[keep], w[keep], a[keep], w_right[keep], sine[keep]
@@ -690,7 +695,8 @@ def synthesize(
     pulses per stride: a negative dip at toe-off (heel rise and push-off;
     foot 65 degrees walking, 85 running), a positive swing lobe, a negative
     dip at initial contact (foot flat, 5-20 degrees) and, for the shank, a
-    negative rotation over stance (25-30 degrees); pitch is their exact
+    negative rotation over stance (25-30 degrees, a half sine from the
+    contact dip's centre to the push-off dip's); pitch is their exact
     integral and returns to the same angle every stride, so a foot's stance
     reads about 1 g. Walking (fitted to real foot IMUs): the push-off dip
     builds over the last 40 % of the contact, bottoms 12 ms before toe-off
