@@ -259,9 +259,9 @@ def memory(hours: float, marks: tuple[float, ...]) -> None:
 
 
 def _reads_pitch(placement: str) -> bool:
-    """Whether a placement's sensor is measured with a gyroscope (a foot or ankle times its
-    contacts by the pitch rate, the longer bound)."""
-    return placement in SINGLE_FOOT and placement != "shank"
+    """Whether a placement's sensor is measured with a gyroscope (a foot, ankle or shank
+    times its contacts by the pitch rate, the longer bound)."""
+    return placement in SINGLE_FOOT
 
 
 def measured_latency_s(placement: str, activity: str, fs: float) -> tuple[float, float]:
@@ -293,8 +293,8 @@ def latency() -> None:
         flag = "" if max(vals) <= 0.5 else "  > 0.5 s"
         low = f"{vals[0]:.3f} ({lowest:g} Hz)"
         print(f"   {p:<14}{low:>16}{vals[1]:>8.3f}{vals[2]:>9.3f}{flag}")
-    print("   measured at 200 Hz in 10 ms notifications (synthetic walk / run, 60 s; foot and "
-          "ankle with a gyroscope): longest wait for a contact, and the documented bound "
+    print("   measured at 200 Hz in 10 ms notifications (synthetic walk / run, 60 s; foot, "
+          "ankle and shank with a gyroscope): longest wait for a contact, and the documented bound "
           "(+ the longest sample interval of an irregular stream)")
     for p in PLACEMENTS:
         bound = ContactDetector(p, 200.0, has_gyro=_reads_pitch(p)).latency_s
