@@ -746,8 +746,8 @@ class _SmoothBand:
         return y
 
 
-#: A sample this close before a grid point (in sample periods) is on it: a clock counting in
-#: its own units stamps samples an ulp either side of ``t0 + k / fs``.
+#: A sample this close to a grid point (in sample periods), either side, is on it: a clock
+#: counting in its own units stamps samples an ulp either side of ``t0 + k / fs``.
 GRID_TOL = 1e-9
 
 
@@ -779,14 +779,18 @@ class _Resampler:
             xg = x[len(x) - len(tg) :]  # samples on the grid: interpolation would return them
         else:
             xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
-            # a sample up to `GRID_TOL` before a grid point is that point, whichever chunk
+            # a sample within `GRID_TOL` of a grid point is that point, whichever chunk
             # brings it: a chunk ending with it emits the point (see `k_end`) and np.interp
-            # holds its value there, where a whole stream interpolated (not the same bits)
+            # holds its value there, where a whole stream interpolated (not the same bits).
+            # Either side: its position in sample periods and the grid point's time round
+            # apart, so a sample an ulp before the point in time can read just after it.
+            # Two samples that close to one point: the first, as a chunk ending with it does
             u = (t - self.t0) * self.fs
             k = np.floor(u + GRID_TOL)  # as `k_end` reads it
-            near = (k >= u) & (k >= ks[0]) & (k <= k_end)
+            near = (k >= u - GRID_TOL) & (k >= ks[0]) & (k <= k_end)
             if near.any():
-                xg[k[near].astype(np.int64) - ks[0]] = x[near]
+                points, first = np.unique(k[near].astype(np.int64) - ks[0], return_index=True)
+                xg[points] = x[near][first]
         self.k = k_end + 1
         self.last_t, self.last_x = float(t[-1]), x[-1].copy()
         return tg, xg
