@@ -1546,7 +1546,9 @@ class ContactDetector:
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
             del self._queue[:k]
             scores = self._x[cands - self._base]
-            floors = FLOOR_RATIO * self._noise_floor(cands) if self._floor else 0.0 * scores
+            floors = np.zeros_like(scores)  # an impact score has a noise floor (see FLOOR_S)
+            if self._floor:
+                floors = FLOOR_RATIO * self._noise_floor(cands)
             at = self._at_contact(onsets)
             impacts, clips = self._impacts(at)
             batch = zip(
