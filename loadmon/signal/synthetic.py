@@ -33,7 +33,7 @@ IMPACT_WINDOW_S = 0.05
 #: ankle's is the size of the landing's own transient: the resultant it gives on a segment
 #: at rest (1 g plus its peak), which touchdown speed, shoe and ground set, whatever the
 #: swing did before; the sensor reads it on top of the swing's last deceleration (see
-#: `_LANDING_ONLY`). Every other placement's is the peak resultant of the contact itself.
+#: `_FITTED_FEET`). Every other placement's is the peak resultant of the contact itself.
 _IMPACT_RANGE = {
     "foot": {"run": (7.0, 14.0), "walk": (3.0, 12.0)},
     "ankle": {"run": (4.0, 10.0), "walk": (2.0, 6.0)},
@@ -46,16 +46,17 @@ _IMPACT_RANGE = {
     "phone_bag": {"run": (2.2, 3.2), "walk": (1.15, 1.5)},
 }
 
-#: Placements whose impact is the landing transient's size (`_IMPACT_RANGE`). The foot and
-#: the ankle decelerate into the contact (`_PITCH_TIMING`: 5-12 g running, 2-3.5 g
-#: walking), and an amplitude solved for the contact's peak resultant shrank the transient
-#: to nothing where the swing already reached it (18-46 % of fast running contacts and half
-#: the 125 steps/min ankle walks had none), while the DEV ankle run shows a sharp landing in
-#: every stride (20 Hz high-passed |a| 1.2 g median, 0.7-1.7 g 10th-90th percentile; now
-#: 1.4 g, 0.9-2.1 g, against 0.8 g, 0.5-1.4 g solved, synthetic at 158 steps/min, 100 Hz).
-#: The shank keeps its solved amplitude and its earlier swing (`_SHANK_PITCH_TIMING`): it
-#: was not refitted (no real shank recording).
-_LANDING_ONLY = ("foot", "ankle")
+#: Placements whose segment is fitted to real foot IMUs: their impact is the landing transient's
+#: size (`_IMPACT_RANGE`), their pitch rate follows `_PITCH_TIMING` and they push off (`PUSH_OFF`).
+#: The foot and the ankle decelerate into the contact (`_PITCH_TIMING`: 5-12 g running, 2-3.5 g
+#: walking), and an amplitude solved for the contact's peak resultant shrank the transient to
+#: nothing where the swing already reached it (18-46 % of fast running contacts and half the 125
+#: steps/min ankle walks had none), while the DEV ankle run shows a sharp landing in every stride
+#: (20 Hz high-passed |a| 1.2 g median, 0.7-1.7 g 10th-90th percentile; now 1.4 g, 0.9-2.1 g,
+#: against 0.8 g, 0.5-1.4 g solved, synthetic at 158 steps/min, 100 Hz). The shank keeps its solved
+#: amplitude and its earlier swing (`_SHANK_PITCH_TIMING`): it was not refitted (no real shank
+#: recording).
+_FITTED_FEET = ("foot", "ankle")
 
 #: Impact transient shape per placement: rise (ms), decay constant (ms) and ringing (Hz) ranges.
 _TRANSIENT = {
@@ -139,7 +140,6 @@ _SHANK_PITCH_TIMING = {
 #: ankle sensor sees it scaled as the other translations (`_SEGMENT` ``trans``).
 PUSH_OFF = {"peak_g": 2.5, "half_width_s": 0.03, "back_half_width_s": 0.06, "lag_s": 0.08,
             "angle_deg": 45.0}
-_PUSH_OFF_PLACEMENTS = ("foot", "ankle")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -390,7 +390,8 @@ class _Gait:
         if "pitch_amp" not in p:  # stride-to-stride variation, drawn once per recording
             p["pitch_amp"] = 1.0 + 0.05 * p["rng"].standard_normal((k, 3))
         amp = p["pitch_amp"]
-        sh = (_SHANK_PITCH_TIMING if self.placement == "shank" else _PITCH_TIMING)[self.activity]
+        fitted = self.placement in _FITTED_FEET
+        sh = (_PITCH_TIMING if fitted else _SHANK_PITCH_TIMING)[self.activity]
         # push-off dip: heel rise over the last part of the contact, then a quick return
         # to the swing's rotation after toe-off (walking) or symmetric about toe-off (running)
         c_tc = prev_tc + sh["tc_shift"]
@@ -444,7 +445,7 @@ class _Gait:
         acc_w = np.zeros((len(t), 3))
         acc_w[:, 1] = np.bincount(idx, weights=a_fwd, minlength=len(t)) * scale
         acc_w[:, 2] = np.bincount(idx, weights=a_up, minlength=len(t)) * scale
-        if self.placement in _PUSH_OFF_PLACEMENTS:
+        if self.placement in _FITTED_FEET:
             acc_w += self._push_off(t, tc, amp[:, 0]) * _SEGMENT[self.placement]["trans"]
         acc_w[:, 2] += 1.0  # gravity: specific force
         rot = _rotations(pitch, np.zeros_like(t), np.zeros_like(t))
@@ -919,7 +920,7 @@ def synthesize(
     rise2 = rng.uniform(12.0, 20.0, k_own) / 1000
     dec2 = rng.uniform(10.0, 20.0, k_own) / 1000
 
-    # each transient's amplitude: the landing's own size (`_LANDING_ONLY`), else solved so
+    # each transient's amplitude: the landing's own size (`_FITTED_FEET`), else solved so
     # that the resultant peaks at the target
     grid = np.linspace(0.0, IMPACT_WINDOW_S, 101)
     tt = (t_own[:, None] + grid[None, :]).ravel()
@@ -947,7 +948,7 @@ def synthesize(
             tot = base + a[:, None, None] * shape[:, :, None] * d[:, None, :]
             return np.linalg.norm(tot, axis=2).max(axis=1)
 
-        if placement in _LANDING_ONLY:  # the landing's own size, on top of the swing
+        if placement in _FITTED_FEET:  # the landing's own size, on top of the swing
             amp = np.maximum(target - 1.0, 0.0) / shape.max(axis=1)
             continue
         b = base[np.arange(k_own), ipk]
