@@ -1066,6 +1066,7 @@ class ContactDetector:
         self._min_gap = w(p.min_interval_s)
         self._forget = w(FORGET_S)
         self._stance = (w(p.stance_s[0]), w(p.stance_s[1]))
+        self._push_span = 2 * max(1, int(0.5 * PUSH_OFF_SMOOTH_S * fs)) + 1  # odd, centred
         # a contact reported at t is decided when the stream reaches this far past t: its
         # onset less the score's delay plus the event offset (a peak's sub-sample time may
         # be half a sample earlier), or a pitch minimum up to `_lead` samples before the
@@ -1329,9 +1330,8 @@ class ContactDetector:
             The peak's index in `m`, or None when no peak rises and falls by
             `PUSH_OFF_MIN_G` (see `PUSH_OFF_SMOOTH_S`).
         """
-        half = max(1, int(0.5 * PUSH_OFF_SMOOTH_S * self.fs))
-        s = uniform_filter1d(m, 2 * half + 1, mode="nearest")
-        peaks = (s == maximum_filter1d(s, 2 * half + 1, mode="nearest")) & (
+        s = uniform_filter1d(m, self._push_span, mode="nearest")
+        peaks = (s == maximum_filter1d(s, self._push_span, mode="nearest")) & (
             s - np.minimum.accumulate(s) >= PUSH_OFF_MIN_G
         )
         for k in np.flatnonzero(peaks):
@@ -1579,9 +1579,8 @@ class ContactDetector:
                 self._axis = None
             # statistics.median: the same value as numpy's for a handful of floats, 20x faster
             ref = statistics.median(self._scores[-self.p.history :]) if self._scores else score
-            if score < floor and not (
-                score >= self.p.relative_threshold * ref and self._stride_due(j)
-            ):
+            weak = score < self.p.relative_threshold * ref  # under the relative threshold
+            if score < floor and (weak or not self._stride_due(j)):
                 continue  # in the sensor's noise, and not where a steady stride is due
             # a push-off (the foot busier after it than before) is not a contact; the
             # stride is asked only of the candidates the other tests would drop
@@ -1590,7 +1589,7 @@ class ContactDetector:
             ):
                 continue
             if (
-                score < self.p.relative_threshold * ref
+                weak
                 and not self._is_soft_contact(score, ref)
                 and not self._stride_vouches(j, score, ref)
             ):
@@ -1616,9 +1615,7 @@ class ContactDetector:
                     # a jolt during a swing (a scuff, a shuffle before the landing) is not
                     # a contact: the landing that ends the swing may still follow
                     continue
-                if axis is not None and score < self.p.relative_threshold * ref and (
-                    not self._swung(j, axis)
-                ):
+                if axis is not None and weak and not self._swung(j, axis):
                     continue  # a soft bump in a stance
                 if self.p.follows_swing and axis is not None and (
                     self._vote * self._axis_sign(axis) <= 0  # its late swing's, as `axis` turns
