@@ -82,6 +82,13 @@ def test_trunk_contacts_of_a_subject_with_unlike_left_and_right_steps(trial: str
     assert f1_after_offset(straight(found), straight(truth)) >= 0.85
 
 
+def adept_run(placement: str) -> Recording:
+    """The DEV outdoor run's left ankle or hip (adeptdata, 100 Hz, no gyroscope)."""
+    x = pd.read_csv(RECORDINGS / f"adeptdata-s1-half1-left{placement}" / "samples.csv.gz")
+    acc_g = x[["ax_g", "ay_g", "az_g"]].to_numpy()
+    return Recording(x["t_s"].to_numpy(), acc_g, 100.0, placement, side="left")
+
+
 def running_intervals(found: np.ndarray, hip: np.ndarray) -> np.ndarray:
     """Which intervals between `found` contacts lie where the hip steps at a running rate from
     2 s before to 2 s after (at least one step per 0.45 s on average); a boolean mask."""
@@ -100,10 +107,7 @@ def test_steady_running_loses_no_stride_at_the_ankle_and_no_step_at_the_hip() ->
     # contact's place tells them apart. One more hip step leaves no peak of its own at all.
     found = {}
     for placement in ("ankle", "hip"):
-        x = pd.read_csv(RECORDINGS / f"adeptdata-s1-half1-left{placement}" / "samples.csv.gz")
-        acc_g = x[["ax_g", "ay_g", "az_g"]].to_numpy()
-        rec = Recording(x["t_s"].to_numpy(), acc_g, 100.0, placement, side="left")
-        found[placement] = detect_contacts(rec)["t_s"].to_numpy()
+        found[placement] = detect_contacts(adept_run(placement))["t_s"].to_numpy()
     for placement, contacts in found.items():
         intervals = np.diff(contacts)[running_intervals(contacts, found["hip"])]
         assert len(intervals) > 500

@@ -30,7 +30,7 @@ from loadmon.signal.detector import (
 )
 from loadmon.signal.synthetic import _PITCH_TIMING, synthesize
 from tests.test_signal import f1_after_offset
-from tests.test_signal_events import RECORDINGS, running_intervals
+from tests.test_signal_events import RECORDINGS, adept_run, running_intervals
 
 
 def _match(found: pd.DataFrame, truth: pd.DataFrame, tol_s: float = 0.03) -> pd.DataFrame:
@@ -169,10 +169,7 @@ def test_a_running_ankle_without_gyroscope_reports_contact_time() -> None:
     # rarely came (58 of 303 had a contact time); the push-off peak gives nearly all of them
     found = {}
     for placement in ("ankle", "hip"):
-        x = pd.read_csv(RECORDINGS / f"adeptdata-s1-half1-left{placement}" / "samples.csv.gz")
-        rec = Recording(x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), 100.0,
-                        placement, side="left")
-        found[placement] = detect_contacts(rec)
+        found[placement] = detect_contacts(adept_run(placement))
     ankle = found["ankle"]
     t = ankle["t_s"].to_numpy()
     running = running_intervals(t, found["hip"]["t_s"].to_numpy())  # contact to the next
@@ -192,9 +189,7 @@ def test_a_running_ankle_without_gyroscope_reports_contact_time() -> None:
 def test_a_running_ankle_at_50_hz_keeps_its_landings_under_the_noise_floor(fs_hz: float) -> None:
     # at 50-52 Hz the smoothed impact score no longer falls to the noise floor between a
     # blurred landing and the push-off, and 6-7 % of the run's landings fell under it
-    x = pd.read_csv(RECORDINGS / "adeptdata-s1-half1-leftankle" / "samples.csv.gz")
-    rec = Recording(x["t_s"].to_numpy(), x[["ax_g", "ay_g", "az_g"]].to_numpy(), 100.0,
-                    "ankle", side="left")
+    rec = adept_run("ankle")
     full = len(detect_contacts(rec))
     assert len(detect_contacts(_resampled(rec, fs_hz))) >= 0.95 * full  # 0.96 today, 0.93 before
 
