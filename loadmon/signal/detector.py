@@ -32,14 +32,14 @@ across calls and every decision looks at a fixed window of samples:
    decided in the order of their onsets, each once the windows it reads have
    arrived;
 6. **accept**: an impact score must stand out of the sensor's noise floor
-   (`FLOOR_RATIO`); a refractory interval (while running, a fraction of the
-   tracked step period) and a threshold relative to the recent accepted
-   scores reject ringing and small bumps (for the wrist and phones, the
-   impact must also load the body like the recent contacts: a band-passed
-   score rings on after the body stops; a bout's first contact must load it
-   at all, `START_LOAD_G`); the recent contacts are forgotten after
-   `FORGET_S` without one, or when the tracked gait changes (a run's
-   references do not judge a walk's steps); with a foot or shank gyroscope a
+   (`FLOOR_RATIO`), and the limb must swing into it (`MOTION_G`); a refractory
+   interval (while running, a fraction of the tracked step period) and a
+   threshold relative to the recent accepted scores reject ringing and small
+   bumps (for the wrist and phones, the impact must also load the body like
+   the recent contacts: a band-passed score rings on after the body stops; a
+   bout's first contact must load it at all, `START_LOAD_G`); the recent
+   contacts are forgotten after `FORGET_S` without one, or when the tracked
+   gait changes (a run's references do not judge a walk's steps); with a foot or shank gyroscope a
    contact must end a swing (the pitch rate crosses from swing to stance; a
    shank's must also follow one, `Profile.follows_swing`), and a
    weaker candidate still counts when it does and the foot swung before it
@@ -439,6 +439,24 @@ FORGET_S = 3.2
 #: `STRIDE_COUNT` regular intervals first.
 FLOOR_S = 1.0
 FLOOR_RATIO = 3.0
+#: A contact ends a swing: over its late swing and its landing (from 0.3 s before the onset,
+#: the window of `ContactDetector._swung`, to the end of `IMPACT_WINDOW_S`) the resultant
+#: departs from 1 g by `MOTION_G` at least, while a still sensor reads gravity and its
+#: noise. At 50-60 Hz the noise floor alone does not tell them apart: the 20 Hz high-pass
+#: keeps 5-10 Hz of band under Nyquist, and the smoothed energy of white noise has 3-5
+#: degrees of freedom (about twice that band times the 2.5 Hz low-pass's 0.18 s of
+#: integration; 12 at 100 Hz, 30 at 200 Hz), so its peaks passed 3 times the 1-s minimum:
+#: a still shank with 40 mg of noise per axis reported 30-57 contacts a minute, a foot or
+#: ankle up to 12. A ratio raised with the degrees of freedom drops landings first: running
+#: at 50-52 Hz their scores stand as little above the floor, and the DEV ankle run resampled
+#: to 52 Hz kept 780 / 713 / 535 of its 808 contacts at ratios 4 / 5 / 8 while the still
+#: shank still read 28 / 18 / 6 a minute (a floor from a longer smoothing moves both alike).
+#: The departure separates them at every rate: 0.2 g is 5 standard deviations of a
+#: high-range (tibial-shock) sensor's 40 mg, which a window of its noise reaches once in
+#: 70,000 at 50-100 Hz (once in 2,500 at 1,000 Hz, where the floor holds; with 50 mg once in
+#: 400-800), and no DEV foot contact (50-200 Hz, the ankle run at 50-100 Hz) is lost under
+#: 0.4 g, no synthetic one under 0.3 g (shank walks at 80 steps/min, 50-60 Hz, from 0.4 g).
+MOTION_G = 0.2
 #: The first contact of a bout (no recent contacts to compare with, wrist and phones:
 #: `Profile.load_fraction`) must load the body by this much over 1 g: every step raises the
 #: resultant by the vertical oscillation of the centre of mass, and a sensor at rest reads
@@ -1467,6 +1485,16 @@ class ContactDetector:
         axis = self._windows(self._a, idx + lo, hi - lo + 1, 0.0)[0].max(axis=1)
         return peak, axis >= 0.98 * self.range_g
 
+    def _motion_g(self, idx: np.ndarray) -> np.ndarray:
+        """Largest departure of the resultant from 1 g over each onset's swing and landing, g.
+
+        From `_swing`'s start before the onset to the end of the impact window
+        after it (sample indices); samples before the stream's start count as 1 g.
+        """
+        a, b = self._swing[0], self._imp[1]
+        seg = self._windows(self._m, idx - a, a + b + 1, 1.0)[0]
+        return np.abs(seg - 1.0).max(axis=1)
+
     def _noise_floor(self, idx: np.ndarray) -> np.ndarray:
         """Lowest score over the `FLOOR_S` up to each candidate (sample indices).
 
@@ -1543,7 +1571,7 @@ class ContactDetector:
         k = 0
         while k < len(self._queue) and (final or self._queue[k][0] + self._decide < self._n):
             k += 1
-        batch: Iterable[tuple[int, float, float, int, float, bool, float, bool]] = ()
+        batch: Iterable[tuple[int, float, float, int, float, bool, float, bool, float]] = ()
         if k:  # (most small batches of a live stream decide none)
             # what each onset is, at once; a contact moved by the gyroscope gets its own impact
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
@@ -1554,6 +1582,7 @@ class ContactDetector:
                 floors = FLOOR_RATIO * self._noise_floor(cands)
             at = self._at_contact(onsets)
             impacts, clips = self._impacts(at)
+            moves = self._motion_g(onsets)
             batch = zip(
                 at.tolist(),
                 scores.tolist(),
@@ -1563,9 +1592,10 @@ class ContactDetector:
                 self._initial(onsets).tolist(),
                 impacts.tolist(),
                 clips.tolist(),
+                moves.tolist(),
                 strict=True,
             )
-        for at, score, floor, j, shift_s, initial, impact, clipped in batch:
+        for at, score, floor, j, shift_s, initial, impact, clipped, move in batch:
             paused = self._last_ic is not None and j - self._last_ic > self._forget
             if paused or (self._last_ic is not None and self._gait_changed(j)):
                 # no recent contacts of this gait to compare with: a new bout starts (the last
@@ -1582,6 +1612,8 @@ class ContactDetector:
             weak = score < self.p.relative_threshold * ref  # under the relative threshold
             if score < floor and (weak or not self._stride_due(j)):
                 continue  # in the sensor's noise, and not where a steady stride is due
+            if self._floor and move < MOTION_G:
+                continue  # a still sensor's noise: the limb did not swing into a landing
             # a push-off (the foot busier after it than before) is not a contact; the
             # stride is asked only of the candidates the other tests would drop
             if not initial and not (
