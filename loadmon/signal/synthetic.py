@@ -141,6 +141,34 @@ _SHANK_PITCH_TIMING = {
 PUSH_OFF = {"peak_g": 2.5, "half_width_s": 0.03, "back_half_width_s": 0.06, "lag_s": 0.08,
             "angle_deg": 45.0}
 
+#: Arm pendulum of a phone carried in the hand, walking (`_Gait._body`): it swings by
+#: ``swing_deg`` (drawn per recording) about a centre ``centre_deg`` forward of hanging
+#: straight down, ``radius_m`` from the shoulder. Fitted to the DEV Oxford phones of user
+#: Jamie (acceleration averaged over strides aligned on the left foot's steps; no
+#: gyroscope), where the old model (5-30 degrees about hanging straight down, 0.5 m) had
+#: twice their stride component and lost half their step component at 120-140 steps/min:
+#:
+#: - radius: shoulder to grip of an adult arm. The data need 0.6 m or more: the two
+#:   swinging-arm walks (111 steps/min) keep the step harmonic of |a| of the in-hand walks
+#:   on the same floor (0.205-0.207 g against 0.18-0.25 g), and a pendulum's centripetal
+#:   acceleration, at the step rate and opposite to the centre of mass's, is the square of
+#:   its tangential acceleration over the radius: fitted to the same stride harmonic
+#:   (below), 0.5 m needs about 18 degrees and takes 0.06 g off a 0.19 g step harmonic
+#:   (synthetic, 111 steps/min), 0.7 m 8.5 degrees and 0.02 g;
+#: - swing: up to 8.5 degrees from the swinging-arm walks' stride harmonic of the
+#:   acceleration across gravity (0.216-0.223 g; synthetic 0.220 g at 8.5 degrees, 0.11 g
+#:   at none, the trunk's sway), down to none for the in-hand walks (the phone held in
+#:   front: 0.05-0.12 g, and |a| stride harmonics of 0.005-0.057 g fit 0-5 degrees). At
+#:   the stride rate gravity's rotation and the tangential acceleration both lie across
+#:   gravity: an accelerometer alone parts neither them nor the swing from the radius;
+#: - centre: forward (the elbow flexed, the hand ahead of the shoulder), so the hand is
+#:   lowest at the back of its arc and |a| gains a stride harmonic peaking at the contacts
+#:   of the foot on the phone's side: 0.087-0.091 g at +20 to +25 degrees of the stride
+#:   from the left foot's |a| peaks on the swinging-arm walks (right foot's steps 0.06 g
+#:   lower), 0.089 g at +10 degrees synthetic (left hand, 8.5 degrees). Centred on hanging
+#:   straight down it peaked a quarter stride away, between the contacts (0.03 g at +90).
+_HAND_WALK = {"swing_deg": (0.0, 8.5), "radius_m": 0.7, "centre_deg": 17.0}
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -535,10 +563,11 @@ class _Gait:
                 dph = 2 * dph
             else:  # an arm swings forward with the opposite leg
                 arg = ph - own - np.pi
-            # the pendulum swings about hanging straight down; the offset (elbow flexion, a
-            # flexed thigh) only tilts the sensor
+            # the pendulum swings about its centre (hanging straight down but for a walker's
+            # hand holding a phone: `_HAND_WALK`); the offset (elbow flexion, a flexed
+            # thigh) only tilts the sensor
             amp, off = p["swing"], p["swing_offset"]
-            ang = env * amp * np.cos(arg)
+            ang = p["swing_centre"] + env * amp * np.cos(arg)
             dang = -env * amp * dph * np.sin(arg)
             ddang = -env * amp * dph**2 * np.cos(arg)
             r = p["radius"]
@@ -782,7 +811,8 @@ def synthesize(
     a hip sensor feels its own leg's contacts more (+-5 %). Wrist and phone in
     hand: an arm pendulum swinging at stride frequency in phase with the
     opposite leg (wrist 15-25 degrees, radius 0.3 m running and 0.6 m walking;
-    phone 5-30 degrees walking, 10-25 running, 0.5 m). Phone in a pocket: the
+    phone running 10-25 degrees, 0.5 m; walking 0-8.5 degrees about a centre 17
+    degrees forward, 0.7 m, fitted to real phones in the hand). Phone in a pocket: the
     thigh, a 0.25 m pendulum swinging 18-32 degrees around a flexed mean, most
     flexed just before its own foot's contact; the far leg's impacts arrive
     weaker. Phone in a bag: a hanging bag swinging sideways at step frequency.
@@ -867,7 +897,7 @@ def synthesize(
             tilt=rng.uniform(1.5, 3.0) * _DEG,
             obliquity=rng.uniform(2.0, 5.0) * _DEG,
             yaw=rng.uniform(3.0, 7.0) * _DEG,
-            swing=0.0, swing_offset=0.0, radius=0.0,
+            swing=0.0, swing_offset=0.0, swing_centre=0.0, radius=0.0,
             flight=rng.uniform(0.1, 0.4),
             near=np.where(sides == (1 if side == "left" else -1), 1.05, 0.95)
             if placement == "hip" else np.ones(n),
@@ -877,8 +907,13 @@ def synthesize(
                           radius=0.3 if run else 0.6,
                           swing_offset=(60.0 if run else 10.0) * _DEG)
         elif placement == "phone_hand":
-            params.update(swing=(rng.uniform(10, 25) if run else rng.uniform(5, 30)) * _DEG,
-                          radius=0.5, swing_offset=(40.0 if run else 20.0) * _DEG)
+            if run:
+                params.update(swing=rng.uniform(10, 25) * _DEG, radius=0.5,
+                              swing_offset=40.0 * _DEG)
+            else:
+                params.update(swing=rng.uniform(*_HAND_WALK["swing_deg"]) * _DEG,
+                              radius=_HAND_WALK["radius_m"], swing_offset=20.0 * _DEG,
+                              swing_centre=_HAND_WALK["centre_deg"] * _DEG)
         elif placement == "phone_pocket":
             params.update(swing=(rng.uniform(25, 32) if run else rng.uniform(18, 24)) * _DEG,
                           radius=0.25, swing_offset=(10.0 if run else 7.0) * _DEG, lean=0.0)
