@@ -633,13 +633,14 @@ def test_a_noisy_sensor_at_rest_at_50_to_60_hz_reports_no_contacts(
     # at 50-60 Hz the 20 Hz high-pass keeps 5-10 Hz of band: the smoothed energy of the
     # noise has 3-5 degrees of freedom and its peaks pass the noise floor (see MOTION_G); a
     # still shank with 40 mg of noise reported 30-57 contacts a minute, a foot or ankle up
-    # to 12, with a gyroscope's noise as without one
+    # to 12, with a gyroscope's noise as without one; a sensor whose scale is 10 % off
+    # (0.9 or 1.1 g at rest) is as still
     rng = np.random.default_rng(11)
     n = round(60 * fs)
     found = []
-    for noise_g in (0.02, 0.04):
+    for noise_g, scale in ((0.02, 1.0), (0.04, 1.0), (0.04, 0.9), (0.04, 1.1)):
         for gyro_noise_dps in (None, 0.5, 3.0):
-            acc = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0.0, noise_g, (n, 3))
+            acc = np.tile([0.0, 0.0, scale], (n, 1)) + rng.normal(0.0, noise_g, (n, 3))
             gyro = None if gyro_noise_dps is None else rng.normal(0.0, gyro_noise_dps, (n, 3))
             rec = Recording(np.arange(n) / fs, acc, fs, placement, gyro)
             found.append(len(detect_contacts(rec)))
