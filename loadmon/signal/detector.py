@@ -72,6 +72,7 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -85,7 +86,6 @@ from loadmon.signal.types import (
     MAX_BRIDGE_S,
     SINGLE_FOOT,
     Recording,
-    finite_rows,
     median_resultant_g,
     timing_problem,
     units_problem,
@@ -502,7 +502,8 @@ PITCH_AXIS_LP_HZ = 0.2
 #: (synthetic runs and walks turned over mid-bout: 34 contacts lost in the next 10 s of 30
 #: recordings, against 7 with one window).
 AXIS_SAME_COS = math.cos(math.radians(30.0))
-_PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+#: Axes of the angular-rate products smoothed into the covariance: xx, yy, zz, xy, xz, yz.
+_PAIRS = np.array([(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]).T
 #: Scales of the classification windows: walking, and running (shorter stance).
 GAIT_SCALES = (1.0, 0.5, 0.35)
 #: Cadence tracking (`CadenceTracker`): rate of the decimated stream, time constant of the
@@ -800,7 +801,7 @@ class _Resampler:
             self.t0 = float(t[0])
         if self.last_t is not None:
             t = np.concatenate(([self.last_t], t))
-            x = np.vstack((self.last_x, x))
+            x = np.concatenate((self.last_x, x))
         self.gaps += int(np.count_nonzero(np.diff(t) > 4.0 / self.fs))
         k_end = math.floor((t[-1] - self.t0) * self.fs + GRID_TOL)
         ks = np.arange(self.k, k_end + 1)
@@ -809,22 +810,73 @@ class _Resampler:
         if len(on_grid) == len(tg) and np.array_equal(on_grid, tg):
             xg = x[len(x) - len(tg) :]  # samples on the grid: interpolation would return them
         else:
-            xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
             # a sample within `GRID_TOL` of a grid point is that point, whichever chunk
             # brings it: a chunk ending with it emits the point (see `k_end`) and np.interp
             # holds its value there, where a whole stream interpolated (not the same bits).
             # Either side: its position in sample periods and the grid point's time round
             # apart, so a sample an ulp before the point in time can read just after it.
             # Two samples that close to one point: the first, as a chunk ending with it does
+            # (`k` does not decrease, and a sample after one beyond `GRID_TOL` past a point
+            # is beyond it too: the first is the one after a sample on another point)
             u = (t - self.t0) * self.fs
             k = np.floor(u + GRID_TOL)  # as `k_end` reads it
-            near = (k >= u - GRID_TOL) & (k >= ks[0]) & (k <= k_end)
-            if near.any():
-                points, first = np.unique(k[near].astype(np.int64) - ks[0], return_index=True)
-                xg[points] = x[near][first]
+            near = (k >= u - GRID_TOL) & (k >= self.k)
+            near[1:] &= k[1:] != k[:-1]
+            n_near = np.count_nonzero(near)
+            if n_near < len(tg):  # some grid points lie between samples
+                xg = np.column_stack([np.interp(tg, t, x[:, c]) for c in range(x.shape[1])])
+            else:  # a sample on every grid point: nothing to interpolate
+                xg = np.empty((len(tg), x.shape[1]))
+            if n_near:
+                xg[(k[near] - self.k).astype(np.int64)] = x[near]
         self.k = k_end + 1
-        self.last_t, self.last_x = float(t[-1]), x[-1].copy()
+        self.last_t, self.last_x = float(t[-1]), x[-1:].copy()
         return tg, xg
+
+
+class _Tail:
+    """The latest samples of a signal, appended in place.
+
+    The detector keeps a couple of seconds of each feature signal; copying them
+    whole at every batch (40 ms of stream) cost 10-25 us a batch at 1,600 Hz, a
+    tenth of a batch's cost. New samples go into spare room after the kept ones
+    instead, and when it runs out the kept ones move to a new array with as
+    much room again: each sample is copied about once more, and memory stays
+    within twice the kept and new samples. A view returned earlier is never
+    written to.
+    """
+
+    def __init__(self) -> None:
+        self._store: np.ndarray | None = None
+        self._start = 0
+        self._stop = 0
+
+    def append(self, drop: int, values: np.ndarray) -> np.ndarray:
+        """Drop the `drop` oldest samples and append `values`; return the samples kept.
+
+        Parameters
+        ----------
+        drop : int
+            Number of the oldest samples no longer needed.
+        values : numpy.ndarray
+            New samples, along the first axis.
+
+        Returns
+        -------
+        numpy.ndarray
+            The kept samples, oldest first (a view).
+        """
+        self._start += drop
+        n = len(values)
+        if self._store is None or self._stop + n > len(self._store):
+            kept = self._stop - self._start
+            store = np.empty((2 * (kept + n), *values.shape[1:]), values.dtype)
+            if kept:
+                store[:kept] = self._store[self._start : self._stop]
+            self._store, self._start, self._stop = store, 0, kept
+        self._store[self._stop : self._stop + n] = values
+        self._stop += n
+        return self._store[self._start : self._stop]
 
 
 class CadenceTracker:
@@ -881,7 +933,12 @@ class CadenceTracker:
         fsd = fs / self.k
         self.lags = np.arange(round(search_s[1] * fsd) + 1)
         self._lo = round(search_s[0] * fsd)
-        self._step = (round(period_s[0] * fsd), round(period_s[1] * fsd))
+        # the lags of a gait's period: an interior maximum of the search range, within period_s
+        self._step = (
+            max(self._lo + 1, round(period_s[0] * fsd)),
+            min(self.lags[-1] - 1, round(period_s[1] * fsd)),
+        )
+        self._ago = self.lags[-1] - self.lags  # d[n - lag] is ext[n + _ago[lag]] (`__call__`)
         self._min_corr = min_corr
         self._hold = round(hold_s * fs / self.k)
         self._held = 0  # decimated samples in the gait so far, without a break
@@ -908,57 +965,52 @@ class CadenceTracker:
         """Feed the next samples; return the period (s) in force at each, 0 out of the gait."""
         first = (-self._n) % self.k
         d = x[first :: self.k]
-        periods = np.full(len(x), self.period_s)
-        if len(d):
-            m = len(self._hist)
-            ext = np.concatenate((self._hist, d))
-            # products d[n] * d[n - lag] for every new decimated sample and lag
-            idx = m + np.arange(len(d))[:, None] - self.lags[None, :]
-            prod = ext[m:, None] * ext[idx]
-            if self._power is not None:
-                # scaled up to the stream's recent power where the samples spanned are quieter:
-                # the squares of the newest m of the m + 1 samples a row's products span,
-                # over m + 1 (a steady stream reads 1 / (m + 1), 8 %, under its power: no
-                # scaling), summed in one order whatever the chunking (a cumulative sum
-                # rounds by where the chunk starts)
-                sq = ext * ext
-                spanned = sum(sq[lag : lag + len(d)] for lag in range(1, m + 1)) / (m + 1)
-                recent = self._power(prod[:, 0])
-                quieter = (spanned > 0) & (spanned < recent)
-                prod = prod * np.where(quieter, recent / np.where(quieter, spanned, 1.0), 1.0)[
-                    :, None
-                ]
-            r = self._smooth(prod)
-            rho = r / np.maximum(r[:, :1], 1e-12)
-            peak = np.argmax(rho[:, self._lo :], axis=1) + self._lo
-            best = rho[np.arange(len(rho)), peak]
-            # an octave error: the maximum two periods away, the period itself nearly as
-            # correlated (a steady gait repeats every stride and every two)
-            half = peak // 2
-            octave = rho[np.arange(len(rho)), half] >= OCTAVE_CORR * best
-            peak = np.where(octave, half, peak)
-            run = (
-                (peak > self._lo)
-                & (peak < self.lags[-1])
-                & (peak >= self._step[0])
-                & (peak <= self._step[1])
-                & (best >= self._min_corr)
-            )
-            if self._hold:  # in the gait for `hold_s` without a break (carried over calls)
-                i = np.arange(len(run))
-                last_out = np.maximum.accumulate(np.where(run, -1, i))
-                held = np.where(last_out >= 0, i - last_out, i + 1 + self._held)
-                held = np.where(run, held, 0)
-                self._held = int(held[-1])
-                run &= held >= self._hold
-            self._hist = ext[len(ext) - m :]
-            # each decimated sample's decision holds until the next one
-            pos = first + self.k * np.arange(len(d))
-            seg = np.searchsorted(pos, np.arange(len(x)), side="right") - 1
-            per = np.where(run, peak / self._fsd, 0.0)
-            periods = np.where(seg >= 0, per[np.maximum(seg, 0)], self.period_s)
-            self.period_s = float(per[-1])
         self._n += len(x)
+        if not len(d):
+            return np.full(len(x), self.period_s)
+        m = len(self._hist)
+        ext = np.concatenate((self._hist, d))
+        # products d[n] * d[n - lag] for every new decimated sample and lag
+        idx = np.arange(len(d))[:, None] + self._ago
+        prod = ext[m:, None] * ext[idx]
+        if self._power is not None:
+            # scaled up to the stream's recent power where the samples spanned are quieter:
+            # the squares of the newest m of the m + 1 samples a row's products span,
+            # over m + 1 (a steady stream reads 1 / (m + 1), 8 %, under its power: no
+            # scaling), summed in one order whatever the chunking (a cumulative sum
+            # rounds by where the chunk starts): oldest first, along each row
+            sq = ext * ext
+            spanned = np.add.accumulate(sq[idx[:, -2::-1]], axis=1)[:, -1] / (m + 1)
+            recent = self._power(prod[:, 0])
+            quieter = (spanned > 0) & (spanned < recent)
+            prod = prod * np.where(quieter, recent / np.where(quieter, spanned, 1.0), 1.0)[
+                :, None
+            ]
+        r = self._smooth(prod)
+        rho = r / np.maximum(r[:, :1], 1e-12)
+        peak = np.argmax(rho[:, self._lo :], axis=1) + self._lo
+        best = rho[np.arange(len(rho)), peak]
+        # an octave error: the maximum two periods away, the period itself nearly as
+        # correlated (a steady gait repeats every stride and every two)
+        half = peak // 2
+        octave = rho[np.arange(len(rho)), half] >= OCTAVE_CORR * best
+        peak = np.where(octave, half, peak)
+        run = (peak >= self._step[0]) & (peak <= self._step[1]) & (best >= self._min_corr)
+        if self._hold:  # in the gait for `hold_s` without a break (carried over calls)
+            i = np.arange(len(run))
+            last_out = np.maximum.accumulate(np.where(run, -1, i))
+            held = np.where(last_out >= 0, i - last_out, i + 1 + self._held)
+            held = np.where(run, held, 0)
+            self._held = int(held[-1])
+            run &= held >= self._hold
+        self._hist = ext[len(ext) - m :]
+        # each decimated sample's decision holds until the next one, the last call's
+        # until the first
+        per = np.where(run, peak / self._fsd, 0.0)
+        lengths = np.full(len(d) + 1, self.k)
+        lengths[0], lengths[-1] = first, len(x) - first - self.k * (len(d) - 1)
+        periods = np.repeat(np.concatenate(([self.period_s], per)), lengths)
+        self.period_s = float(per[-1])
         return periods
 
 
@@ -1120,6 +1172,7 @@ class ContactDetector:
         self._gcov = np.empty((0, 6))
         self._period = np.empty(0)  # step period while running (cadence tracker), else 0
         self._walk = np.empty(0, dtype=bool)  # a foot sensor's stride is a walking one
+        self._tails: defaultdict[str, _Tail] = defaultdict(_Tail)  # their storage, by name
         self._next = 0
         self._queue: list[tuple[int, int]] = []  # (onset, candidate) awaiting decision
         self._last_ic: int | None = None
@@ -1160,7 +1213,7 @@ class ContactDetector:
             gy = xg[:, 3:6]
             new["_act"] = np.sqrt(np.einsum("ij,ij->i", gy, gy))
             new["_gyro"] = gy
-            new["_gcov"] = self._cov(np.column_stack([gy[:, a] * gy[:, b] for a, b in _PAIRS]))
+            new["_gcov"] = self._cov(gy[:, _PAIRS[0]] * gy[:, _PAIRS[1]])
         else:
             new["_act"] = np.abs(m - 1.0)
         if self._cadence is not None:
@@ -1175,7 +1228,7 @@ class ContactDetector:
             oldest = min(oldest, self._open[0].start)
         keep = min(len(self._t), max(0, oldest - self._base))
         for name, values in new.items():
-            setattr(self, name, np.concatenate((getattr(self, name)[keep:], values)))
+            setattr(self, name, self._tails[name].append(keep, values))
         if r is x:
             self._r = self._x
         self._base += keep
@@ -1190,7 +1243,8 @@ class ContactDetector:
         seg = self._x[max(lo, self._base) - self._base : hi - self._base]
         pad_left = max(0, self._base - lo) if lo < self._base else 0
         pad_right = (end + self._cw) - hi
-        seg = np.concatenate((np.full(pad_left, -np.inf), seg, np.full(pad_right, -np.inf)))
+        if pad_left or pad_right:  # the window reaches before the buffer or past the stream
+            seg = np.concatenate((np.full(pad_left, -np.inf), seg, np.full(pad_right, -np.inf)))
         mx = maximum_filter1d(seg, 2 * self._cw + 1, mode="constant", cval=-np.inf)
         core = slice(self._cw, self._cw + (end - self._next))
         is_peak = (seg[core] >= mx[core]) & (seg[core] > self.p.min_score_g)
@@ -1750,7 +1804,7 @@ class ContactDetector:
             cols.append(_samples("gyro_dps", gyro_dps, len(t)))
         if len(t) == 0:
             return []
-        self._pending.append((t, np.hstack(cols)))
+        self._pending.append((t, np.concatenate(cols, axis=1)))  # a copy: the caller may reuse
         self._pending_n += len(t)
         # small notifications are processed together, up to `_batch` samples counted in
         # stream time (an irregular stream's samples may come sparser than the grid) and in
@@ -1778,12 +1832,11 @@ class ContactDetector:
         out: list[GaitEvent] = []
         if self._pending:
             t = np.concatenate([p[0] for p in self._pending])
-            x = np.vstack([p[1] for p in self._pending])
+            x = np.concatenate([p[1] for p in self._pending])
             self._pending.clear()
             self._pending_n = 0
-            ok = finite_rows(t, x)
-            if (np.abs(x) > self._bounds).any():
-                ok &= (np.abs(np.where(np.isfinite(x), x, 0.0)) <= self._bounds).all(axis=1)
+            # a NaN fails the comparison and an inf exceeds the bounds: one test for both
+            ok = np.isfinite(t) & (np.abs(x) <= self._bounds).all(axis=1)
             while True:
                 # the latest time seen before each sample, this batch's and the earlier ones
                 last = -np.inf if self._resample.last_t is None else self._resample.last_t

@@ -1,6 +1,6 @@
 """Value types of the signal pipeline: `Recording` in, contacts and `GaitSummary` out.
 
-And `finite_rows`, the row check of samples shared by the detector and the readers.
+And `finite_rows`, the row check of samples shared by the readers.
 """
 
 from __future__ import annotations
