@@ -39,8 +39,8 @@ across calls and every decision looks at a fixed window of samples:
    the recent contacts: a band-passed score rings on after the body stops; a
    bout's first contact must load it at all, `START_LOAD_G`); the recent
    contacts are forgotten after `FORGET_S` without one, or when the tracked
-   gait changes (a run's references do not judge a walk's steps); with a foot or shank gyroscope a
-   contact must end a swing (the pitch rate crosses from swing to stance; a
+   gait changes (a run's references do not judge a walk's steps); with a foot
+   or shank gyroscope a contact must end a swing (the pitch rate crosses from swing to stance; a
    shank's must also follow one, `Profile.follows_swing`), and a
    weaker candidate still counts when it does and the foot swung before it
    (soft last steps before stopping, impacts blurred by a low rate; not a
