@@ -40,13 +40,13 @@ across calls and every decision looks at a fixed window of samples:
    bout's first contact must load it at all, `START_LOAD_G`); the recent
    contacts are forgotten after `FORGET_S` without one, or when the tracked
    gait changes (a run's references do not judge a walk's steps); with a foot
-   or shank gyroscope a contact must end a swing (the pitch rate crosses from swing to stance; a
-   shank's must also follow one, `Profile.follows_swing`), and a
-   weaker candidate still counts when it does and the foot swung before it
-   (soft last steps before stopping, impacts blurred by a low rate; not a
-   bump in a slow walk's stance); without one, a regular gait
-   vouches instead: a candidate where the next contact of a steady stride is
-   due counts under the threshold (trunk, wrist, phones; a shank from
+   or shank gyroscope a contact must end a swing (the pitch rate crosses from
+   swing to stance; a shank's must also follow one, `Profile.follows_swing`),
+   and a weaker candidate still counts when it does and the foot swung before
+   it (soft last steps before stopping, impacts blurred by a low rate; not a
+   bump in a slow walk's stance); without one, a regular gait vouches instead:
+   a candidate where the next contact of a steady stride is due counts under
+   the threshold (trunk, wrist, phones; a shank from
    `Profile.stride_threshold` of the reference) or despite a ringing landing
    read as a push-off (a foot or ankle sensor, when strong);
 7. **toe-off** (foot and ankle): the stance of each contact ends at the pitch
