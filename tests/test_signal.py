@@ -612,25 +612,11 @@ def test_constant_signal_gives_no_contacts() -> None:
 
 
 @pytest.mark.parametrize("placement", ["shank", "foot", "ankle"])
-@pytest.mark.parametrize("fs", [100.0, 1000.0])
+@pytest.mark.parametrize("fs", [50.0, 52.0, 60.0, 100.0, 1000.0])
 def test_a_noisy_sensor_at_rest_reports_no_contacts(placement: str, fs: float) -> None:
     # a high-range (tibial-shock) accelerometer has tens of mg of noise: its impact score
-    # passes the absolute minimum, and a still shank pod used to report 30-100 a minute
-    rng = np.random.default_rng(7)
-    n = round(60 * fs)
-    found = []
-    for noise_g in (0.02, 0.04):
-        acc = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0.0, noise_g, (n, 3))
-        found.append(len(detect_contacts(Recording(np.arange(n) / fs, acc, fs, placement))))
-    assert max(found) <= 2
-
-
-@pytest.mark.parametrize("placement", ["shank", "foot", "ankle"])
-@pytest.mark.parametrize("fs", [50.0, 52.0, 60.0])
-def test_a_noisy_sensor_at_rest_at_50_to_60_hz_reports_no_contacts(
-    placement: str, fs: float
-) -> None:
-    # at 50-60 Hz the 20 Hz high-pass keeps 5-10 Hz of band: the smoothed energy of the
+    # passes the absolute minimum, and a still shank pod used to report 30-100 a minute.
+    # At 50-60 Hz the 20 Hz high-pass keeps 5-10 Hz of band: the smoothed energy of the
     # noise has 3-5 degrees of freedom and its peaks pass the noise floor (see MOTION_G); a
     # still shank with 40 mg of noise reported 30-57 contacts a minute, a foot or ankle up
     # to 12, with a gyroscope's noise as without one; a sensor whose scale is 10 % off
