@@ -1636,12 +1636,12 @@ class ContactDetector:
             onsets, cands = np.array(self._queue[:k], dtype=np.int64).T
             del self._queue[:k]
             scores = self._x[cands - self._base]
-            floors = np.zeros_like(scores)  # an impact score has a noise floor (see FLOOR_S)
+            # an impact score has a noise floor (see FLOOR_S) and the limb's motion (MOTION_G)
+            floors, moves = np.zeros_like(scores), np.full_like(scores, np.inf)
             if self._floor:
-                floors = FLOOR_RATIO * self._noise_floor(cands)
+                floors, moves = FLOOR_RATIO * self._noise_floor(cands), self._motion_g(onsets)
             at = self._at_contact(onsets)
             impacts, clips = self._impacts(at)
-            moves = self._motion_g(onsets)
             batch = zip(
                 at.tolist(),
                 scores.tolist(),
@@ -1671,7 +1671,7 @@ class ContactDetector:
             weak = score < self.p.relative_threshold * ref  # under the relative threshold
             if score < floor and (weak or not self._stride_due(j)):
                 continue  # in the sensor's noise, and not where a steady stride is due
-            if self._floor and move < MOTION_G:
+            if move < MOTION_G:
                 continue  # a still sensor's noise: the limb did not swing into a landing
             # a push-off (the foot busier after it than before) is not a contact; the
             # stride is asked only of the candidates the other tests would drop
