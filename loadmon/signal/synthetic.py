@@ -497,7 +497,7 @@ class _Gait:
         acc_w = np.zeros((len(t), 3))
         acc_w[:, 1] = np.bincount(idx, weights=a_fwd, minlength=len(t)) * scale
         acc_w[:, 2] = np.bincount(idx, weights=a_up, minlength=len(t)) * scale
-        if self.placement in _FITTED_FEET:
+        if fitted:
             acc_w += self._push_off(t, tc, amp[:, 0]) * _SEGMENT[self.placement]["trans"]
         acc_w[:, 2] += 1.0  # gravity: specific force
         rot = _rotations(pitch, np.zeros_like(t), np.zeros_like(t))
